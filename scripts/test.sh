@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The one test command (README.md, .ci/run): sets up a fresh Debian machine
+# that has Go and Node 20, then runs every module's tests with -race.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CI="${CI:-}"
+
+# npm packages the interop tests drive, pinned by interop/package-lock.json.
+if [ -f interop/package-lock.json ]; then
+  if ! command -v node >/dev/null 2>&1; then
+    echo "node is missing: installing nodejs and npm"
+    apt-get update -qq && apt-get install -y -qq nodejs npm
+  fi
+  (cd interop && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+bash scripts/lint.sh
+
+status=0
+for mod in $(bash scripts/modules.sh); do
+  echo "test: $mod"
+  (cd "$mod" && go test -race -count=1 -timeout 20m ./...) || status=1
+done
+exit $status
