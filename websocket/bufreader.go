@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -139,12 +140,34 @@ func (b *connReader) read(p []byte) (int, error) {
 }
 
 // deadlineGuard lets a context interrupt blocking I/O by moving a deadline
-// into the past, without ever leaving a stale past deadline behind.
+// into the past, without ever leaving a stale past deadline behind. A
+// connection keeps one for reads and one for writes, so arming it costs no
+// allocation when the context can never be cancelled.
 type deadlineGuard struct {
 	mu   sync.Mutex
 	seq  uint64
-	set  func(time.Time) error
+	nc   net.Conn
+	kind deadlineKind
 	stop func() bool
+}
+
+type deadlineKind int
+
+const (
+	readDeadline deadlineKind = iota
+	writeDeadline
+	bothDeadlines
+)
+
+func (g *deadlineGuard) set(t time.Time) {
+	switch g.kind {
+	case readDeadline:
+		_ = g.nc.SetReadDeadline(t)
+	case writeDeadline:
+		_ = g.nc.SetWriteDeadline(t)
+	default:
+		_ = g.nc.SetDeadline(t)
+	}
 }
 
 func (g *deadlineGuard) arm(ctx context.Context) {
@@ -158,7 +181,7 @@ func (g *deadlineGuard) arm(ctx context.Context) {
 	g.stop = context.AfterFunc(ctx, func() {
 		g.mu.Lock()
 		if g.seq == seq {
-			_ = g.set(time.Unix(1, 0))
+			g.set(time.Unix(1, 0))
 		}
 		g.mu.Unlock()
 	})
@@ -174,6 +197,6 @@ func (g *deadlineGuard) disarm() {
 	g.seq++
 	g.mu.Unlock()
 	if fired {
-		_ = g.set(time.Time{})
+		g.set(time.Time{})
 	}
 }

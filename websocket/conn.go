@@ -36,8 +36,9 @@ func (t MessageType) String() string {
 // connection with 1009 before any of its payload is buffered.
 const DefaultReadLimit = 1 << 20
 
-// closeTimeout bounds the wait for the peer's close frame after ours.
-const closeTimeout = 5 * time.Second
+// closeTimeout bounds the wait for the peer's close frame after ours. A
+// variable so that tests can shorten it.
+var closeTimeout = 5 * time.Second
 
 // failWriteTimeout bounds the write of the close frame that reports a
 // protocol failure.
@@ -78,6 +79,7 @@ type Conn struct {
 	// Write side. wmsg is held for a whole message, wframe for one frame.
 	wmsg   chan struct{}
 	wframe chan struct{}
+	wguard deadlineGuard // used under wframe
 	whdr   [maxHeaderSize]byte
 	wmask  [4]byte
 	fw     *flate.Writer // compressor kept with context takeover
@@ -119,6 +121,8 @@ func newConn(cfg connConfig) *Conn {
 	}
 	c.SetReadLimit(cfg.readLimit)
 	c.rd.br.init(cfg.nc, cfg.buffered)
+	c.rd.guard = deadlineGuard{nc: cfg.nc, kind: readDeadline}
+	c.wguard = deadlineGuard{nc: cfg.nc, kind: writeDeadline}
 	c.rd.mr.c = c
 	c.rd.src.c = c
 	return c

@@ -74,7 +74,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	if err != nil {
 		return nil, nil, err
 	}
-	g := deadlineGuard{set: nc.SetDeadline}
+	g := deadlineGuard{nc: nc, kind: bothDeadlines}
 	g.arm(ctx)
 	c, resp, err := clientHandshake(nc, req, key, &o)
 	g.disarm()
@@ -211,7 +211,7 @@ func dialProxy(ctx context.Context, dial func(context.Context, string, string) (
 		}
 		nc = tc
 	}
-	g := deadlineGuard{set: nc.SetDeadline}
+	g := deadlineGuard{nc: nc, kind: bothDeadlines}
 	g.arm(ctx)
 	defer g.disarm()
 	var b strings.Builder

@@ -101,10 +101,9 @@ func (c *Conn) writeRawFrame(ctx context.Context, frame []byte) error {
 	if c.closeSent.Load() {
 		return errCloseSent
 	}
-	g := deadlineGuard{set: c.nc.SetWriteDeadline}
 	if ctx.Done() != nil {
-		g.arm(ctx)
-		defer g.disarm()
+		c.wguard.arm(ctx)
+		defer c.wguard.disarm()
 	}
 	if _, err := c.nc.Write(frame); err != nil {
 		c.closeNow()

@@ -99,7 +99,6 @@ func (c *Conn) lockRead(ctx context.Context) error {
 		return c.rd.err
 	}
 	c.rd.ctx = ctx
-	c.rd.guard.set = c.nc.SetReadDeadline
 	c.rd.guard.arm(ctx)
 	return nil
 }
@@ -381,7 +380,6 @@ func (c *Conn) drainUntilClose(ctx context.Context) {
 		return
 	}
 	c.rd.ctx = ctx
-	c.rd.guard.set = c.nc.SetReadDeadline
 	c.rd.guard.arm(ctx)
 	defer func() {
 		c.rd.guard.disarm()

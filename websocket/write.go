@@ -119,10 +119,9 @@ func (c *Conn) writeClose(ctx context.Context, code StatusCode, reason string) e
 // writeFrame frames p and writes it. The caller holds wframe. A failed
 // write closes the connection: a frame may have been cut short.
 func (c *Conn) writeFrame(ctx context.Context, op opcode, fin, rsv1 bool, p []byte) error {
-	g := deadlineGuard{set: c.nc.SetWriteDeadline}
 	if ctx.Done() != nil {
-		g.arm(ctx)
-		defer g.disarm()
+		c.wguard.arm(ctx)
+		defer c.wguard.disarm()
 	}
 	h := frameHeader{fin: fin, rsv1: rsv1, op: op, length: int64(len(p)), masked: !c.server}
 	var err error
@@ -194,6 +193,10 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	}
 	if err := c.acquire(ctx, c.wmsg); err != nil {
 		return nil, fmt.Errorf("websocket: write: %w", err)
+	}
+	if c.closeSent.Load() || c.isClosed() {
+		<-c.wmsg
+		return nil, errCloseSent
 	}
 	w := &messageWriter{c: c, ctx: ctx, op: opcode(typ), buf: bufpool.Get(writeChunk + 64)}
 	w.pending = (*w.buf)[:0]
