@@ -152,6 +152,9 @@ func (c *Conn) startMessage() error {
 // readMessage reads payload of the current message into p; io.EOF marks its
 // end.
 func (c *Conn) readMessage(p []byte) (int, error) {
+	if !c.rd.active {
+		return 0, io.EOF
+	}
 	if c.rd.compressed {
 		return c.readInflated(p)
 	}
