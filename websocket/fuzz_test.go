@@ -181,4 +181,3 @@ func FuzzUTF8(f *testing.F) {
 		}
 	})
 }
-
