@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/wsio/wsio/websocket"
@@ -32,20 +33,53 @@ func parseEcho(args []string, stderr io.Writer) (echoConfig, error) {
 	return cfg, err
 }
 
-// echoHandler upgrades every request and echoes each message back.
-func echoHandler(cfg echoConfig, logger *slog.Logger) http.Handler {
+// echoServer upgrades every request and echoes each message back. It keeps
+// the connections it hijacked so that shutdown can close them.
+type echoServer struct {
+	opts   *websocket.AcceptOptions
+	logger *slog.Logger
+	mu     sync.Mutex
+	conns  map[*websocket.Conn]struct{}
+	wg     sync.WaitGroup
+}
+
+func newEchoServer(cfg echoConfig, logger *slog.Logger) *echoServer {
 	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, ReadLimit: cfg.readLimit}
 	if cfg.compress {
 		opts.Compression = websocket.CompressionContextTakeover
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, opts)
-		if err != nil {
-			logger.Debug("handshake refused", "remote", r.RemoteAddr, "err", err)
-			return
-		}
-		go echoLoop(c, logger)
+	return &echoServer{opts: opts, logger: logger, conns: map[*websocket.Conn]struct{}{}}
+}
+
+func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, s.opts)
+	if err != nil {
+		s.logger.Debug("handshake refused", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.wg.Go(func() {
+		echoLoop(c, s.logger)
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
 	})
+}
+
+// closeAll closes every open connection with 1001 and waits for their loops.
+func (s *echoServer) closeAll() {
+	s.mu.Lock()
+	conns := make([]*websocket.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		go func() { _ = c.Close(websocket.StatusGoingAway, "server shutting down") }()
+	}
+	s.wg.Wait()
 }
 
 func echoLoop(c *websocket.Conn, logger *slog.Logger) {
@@ -74,7 +108,8 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer, logge
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: echoHandler(cfg, logger), ReadHeaderTimeout: 10 * time.Second}
+	echo := newEchoServer(cfg, logger)
+	srv := &http.Server{Handler: echo, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "wsio echo: listening on ws://%s/\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -85,7 +120,9 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer, logge
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Shutdown(shutdownCtx)
+	echo.closeAll()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -21,8 +21,10 @@ func TestEchoHandler(t *testing.T) {
 	if err != nil || cfg.addr != "127.0.0.1:9001" || !cfg.compress {
 		t.Fatalf("defaults: %+v %v", cfg, err)
 	}
-	srv := httptest.NewServer(echoHandler(cfg, slog.New(slog.DiscardHandler)))
+	echo := newEchoServer(cfg, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(echo)
 	defer srv.Close()
+	defer echo.closeAll()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &websocket.DialOptions{
@@ -42,8 +44,12 @@ func TestEchoHandler(t *testing.T) {
 			t.Fatalf("%d bytes: %v", len(got), err)
 		}
 	}
-	if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
-		t.Fatal(err)
+	// Shutdown closes the open connection with 1001.
+	readErr := make(chan error, 1)
+	go func() { _, _, err := c.Read(ctx); readErr <- err }()
+	echo.closeAll()
+	if err := <-readErr; websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("client saw %v", err)
 	}
 }
 
