@@ -122,11 +122,16 @@ func (b *connReader) next(n int) []byte {
 	return p
 }
 
+// directReadSize is the smallest read that goes straight from the network
+// into the caller's slice when nothing is buffered: no copy, no pooled
+// buffer.
+const directReadSize = 512
+
 // read copies buffered bytes into p, or reads directly from the network
 // into p when nothing is buffered and p is large.
 func (b *connReader) read(p []byte) (int, error) {
 	if b.r == b.w {
-		if len(p) >= pooledReadSize {
+		if len(p) >= directReadSize {
 			b.releaseIfIdle()
 			return b.src.Read(p)
 		}
