@@ -151,3 +151,26 @@ func itoa(n int) string {
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
 }
+
+func TestCompressedReadAndWriteDoNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race (sync.Pool drops items); CI runs this test without -race")
+	}
+	payload := compressible(1024)
+	f := rawFrame{fin: true, rsv1: true, op: opBinary, payload: deflated(payload), masked: true}.bytes()
+	defl := &deflateConfig{level: 1, threshold: 512, readNoTakeover: true, writeNoTakeover: true}
+	c := newConn(connConfig{nc: &loopConn{data: f}, server: true, readLimit: -1, deflate: defl})
+	buf := make([]byte, 0, len(payload))
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() {
+		var err error
+		if _, buf, err = c.ReadAppend(ctx, buf[:0]); err != nil || len(buf) != len(payload) {
+			t.Fatal(err)
+		}
+		if err := c.Write(ctx, MessageBinary, payload); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("compressed read+write of 1 KiB: %v allocs", n)
+	}
+}

@@ -10,7 +10,8 @@ import (
 // implements io.ByteReader so that the decompressor does not read ahead.
 type inflateSource struct {
 	c    *Conn
-	tail int // bytes of deflateTail already served
+	tail int     // bytes of deflateTail already served
+	one  [1]byte // ReadByte's buffer, a field so that it does not escape
 }
 
 func (s *inflateSource) Read(p []byte) (int, error) {
@@ -36,11 +37,10 @@ func (s *inflateSource) ReadByte() (byte, error) {
 		s.c.unmask(b)
 		return b[0], nil
 	}
-	var one [1]byte
 	for {
-		n, err := s.Read(one[:])
+		n, err := s.Read(s.one[:])
 		if n == 1 {
-			return one[0], nil
+			return s.one[0], nil
 		}
 		if err != nil {
 			return 0, err

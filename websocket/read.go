@@ -73,11 +73,18 @@ func (c *Conn) ReadAppend(ctx context.Context, dst []byte) (MessageType, []byte,
 	for {
 		if !c.rd.compressed && c.rd.remain > 0 {
 			dst = slices.Grow(dst, int(c.rd.remain))
-		} else if len(dst) == cap(dst) {
-			dst = slices.Grow(dst, 512)
 		}
-		n, err := c.readMessage(dst[len(dst):cap(dst)])
-		dst = dst[:len(dst)+n]
+		var n int
+		var err error
+		if len(dst) == cap(dst) {
+			// Full: read a little into scratch space first, so that a
+			// message that ends exactly at cap(dst) costs no growth.
+			n, err = c.readMessage(c.rd.ctrl[:])
+			dst = append(dst, c.rd.ctrl[:n]...)
+		} else {
+			n, err = c.readMessage(dst[len(dst):cap(dst)])
+			dst = dst[:len(dst)+n]
+		}
 		if err == io.EOF {
 			return typ, dst, nil
 		}
