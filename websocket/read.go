@@ -48,6 +48,9 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 		return 0, nil, err
 	}
 	defer c.unlockRead()
+	if err := c.awaitData(); err != nil {
+		return 0, nil, err
+	}
 	if err := c.startMessage(); err != nil {
 		return 0, nil, err
 	}
@@ -65,7 +68,31 @@ func (c *Conn) ReadAppend(ctx context.Context, dst []byte) (MessageType, []byte,
 	if err := c.lockRead(ctx); err != nil {
 		return 0, dst, err
 	}
-	defer c.unlockRead()
+	// Wait for the first byte here, with as few frames on the stack as
+	// possible: a connection spends most of its life parked at this point,
+	// and a shallow wait keeps its goroutine's stack at the minimum size.
+	if err := c.awaitData(); err != nil {
+		c.unlockRead()
+		return 0, dst, err
+	}
+	typ, dst, err := c.readAppendLocked(dst)
+	c.unlockRead()
+	return typ, dst, err
+}
+
+// awaitData blocks until the peer has sent something, reading into the
+// inline buffer.
+func (c *Conn) awaitData() error {
+	if c.rd.active || c.rd.br.buffered() > 0 {
+		return nil
+	}
+	if err := c.rd.br.fill(1); err != nil {
+		return c.ioError(err)
+	}
+	return nil
+}
+
+func (c *Conn) readAppendLocked(dst []byte) (MessageType, []byte, error) {
 	if err := c.startMessage(); err != nil {
 		return 0, dst, err
 	}
