@@ -27,6 +27,15 @@ func (c *tapConn) Write(p []byte) (int, error) {
 }
 
 // tapListener wraps every accepted connection in a tapConn.
+// CloseWrite passes the half-close through, as a plain TCP connection
+// would: our side uses it after a failure close frame.
+func (c *tapConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 type tapListener struct{ net.Listener }
 
 func (l tapListener) Accept() (net.Conn, error) {

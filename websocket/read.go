@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"time"
 )
 
 // readState is the read side of a connection, owned by the holder of rmu.
@@ -381,12 +382,37 @@ func (c *Conn) peerClosed(p []byte) error {
 func (c *Conn) fail(f *failure) error {
 	if !c.closeSent.Load() {
 		ctx, cancel := context.WithTimeout(context.Background(), failWriteTimeout)
-		_ = c.writeClose(ctx, f.code, "")
+		if c.writeClose(ctx, f.code, "") == nil {
+			c.linger()
+		}
 		cancel()
 	}
 	c.closeNow()
 	c.rd.err = f
 	return f
+}
+
+// failLinger bounds how long a failing connection keeps reading after its
+// close frame. A variable so that tests can shorten it.
+var failLinger = time.Second
+
+// linger half-closes the connection and discards what the peer still sends,
+// until it hangs up or failLinger passes. Closing a socket that has unread
+// data makes the kernel send a reset, and a reset can destroy the close
+// frame before the peer reads it: the peer would see 1006 instead of the
+// code that explains the failure.
+func (c *Conn) linger() {
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(failLinger))
+	buf := make([]byte, 4096)
+	for {
+		if _, err := c.nc.Read(buf); err != nil {
+			return
+		}
+	}
 }
 
 // ioError turns a network read error into the error the caller sees, and
