@@ -39,6 +39,15 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	}
 	defer func() { <-c.wmsg }()
 	if c.shouldCompress(len(p)) {
+		if len(p) > writeChunk {
+			// Large: compress chunk by chunk into fragments, so that no
+			// buffer the size of the message is needed and the peer starts
+			// inflating while we still compress.
+			w := c.newMessageWriter(ctx, opcode(typ))
+			w.slotHeld = true
+			_, _ = w.Write(p)
+			return w.Close()
+		}
 		return c.writeCompressed(ctx, opcode(typ), p)
 	}
 	return c.writeFrameCtx(ctx, opcode(typ), true, false, p)
@@ -198,7 +207,12 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 		<-c.wmsg
 		return nil, errCloseSent
 	}
-	w := &messageWriter{c: c, ctx: ctx, op: opcode(typ), buf: bufpool.Get(writeChunk + 64)}
+	return c.newMessageWriter(ctx, opcode(typ)), nil
+}
+
+// newMessageWriter starts a fragmented message; the caller holds wmsg.
+func (c *Conn) newMessageWriter(ctx context.Context, op opcode) *messageWriter {
+	w := &messageWriter{c: c, ctx: ctx, op: op, buf: bufpool.Get(writeChunk + 64)}
 	w.pending = (*w.buf)[:0]
 	if c.defl != nil {
 		w.compress = true
@@ -212,7 +226,7 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 			w.fw = c.fw
 		}
 	}
-	return w, nil
+	return w
 }
 
 type messageWriter struct {
@@ -225,6 +239,7 @@ type messageWriter struct {
 	pending  []byte
 	started  bool
 	done     bool
+	slotHeld bool // the caller of newMessageWriter releases wmsg itself
 	err      error
 }
 
@@ -310,5 +325,7 @@ func (w *messageWriter) release() {
 		}
 	}
 	bufpool.Put(w.buf)
-	<-c.wmsg
+	if !w.slotHeld {
+		<-c.wmsg
+	}
 }
