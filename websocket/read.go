@@ -81,6 +81,9 @@ func (c *Conn) ReadAppend(ctx context.Context, dst []byte) (MessageType, []byte,
 	return typ, dst, err
 }
 
+// growStep bounds how much ReadAppend grows its slice ahead of the data.
+const growStep = 1 << 20
+
 // awaitData blocks until the peer has sent something, reading into the
 // inline buffer.
 func (c *Conn) awaitData() error {
@@ -100,7 +103,10 @@ func (c *Conn) readAppendLocked(dst []byte) (MessageType, []byte, error) {
 	typ := MessageType(c.rd.op)
 	for {
 		if !c.rd.compressed && c.rd.remain > 0 {
-			dst = slices.Grow(dst, int(c.rd.remain))
+			// Grow by what the frame announces, but at most growStep at a
+			// time: without a read limit the announced length is
+			// unbounded, and memory must follow bytes that really arrive.
+			dst = slices.Grow(dst, int(min(c.rd.remain, growStep)))
 		}
 		var n int
 		var err error

@@ -335,3 +335,17 @@ func TestServerWaitsForMessageHeader(t *testing.T) {
 		t.Fatalf("echo %q", f.payload)
 	}
 }
+
+func TestUnlimitedReadDoesNotTrustAnnouncedLength(t *testing.T) {
+	// No read limit, and a header announcing 2^62 bytes: the reader must
+	// not try to allocate that, only what arrives, and fail cleanly when
+	// the peer hangs up.
+	errs := make(chan error, 1)
+	url := echoServer(t, &AcceptOptions{ReadLimit: -1}, errs)
+	p, _ := dialRaw(t, url)
+	p.send(rawFrame{fin: true, op: opBinary, length: 1 << 62, payload: []byte("only this")})
+	p.nc.Close()
+	if err := <-errs; CloseStatus(err) != StatusAbnormalClosure {
+		t.Fatalf("server error %v", err)
+	}
+}
