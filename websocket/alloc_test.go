@@ -173,4 +173,12 @@ func TestCompressedReadAndWriteDoNotAllocate(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("compressed read+write of 1 KiB: %v allocs", n)
 	}
+	big := compressible(256 << 10) // written in fragments by the chunked path
+	if n := testing.AllocsPerRun(50, func() {
+		if err := c.Write(ctx, MessageBinary, big); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("compressed write of 256 KiB: %v allocs", n)
+	}
 }

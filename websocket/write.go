@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 
 	"github.com/wsio/wsio/internal/bufpool"
 )
@@ -43,10 +44,14 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 			// Large: compress chunk by chunk into fragments, so that no
 			// buffer the size of the message is needed and the peer starts
 			// inflating while we still compress.
-			w := c.newMessageWriter(ctx, opcode(typ))
+			w := writerPool.Get().(*messageWriter)
+			c.initMessageWriter(w, ctx, opcode(typ))
 			w.slotHeld = true
 			_, _ = w.Write(p)
-			return w.Close()
+			err := w.Close()
+			*w = messageWriter{}
+			writerPool.Put(w)
+			return err
 		}
 		return c.writeCompressed(ctx, opcode(typ), p)
 	}
@@ -210,9 +215,19 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	return c.newMessageWriter(ctx, opcode(typ)), nil
 }
 
+// writerPool recycles the writers Write uses internally for large
+// compressed messages; writers handed to callers are never recycled.
+var writerPool = sync.Pool{New: func() any { return new(messageWriter) }}
+
 // newMessageWriter starts a fragmented message; the caller holds wmsg.
 func (c *Conn) newMessageWriter(ctx context.Context, op opcode) *messageWriter {
-	w := &messageWriter{c: c, ctx: ctx, op: op, buf: bufpool.Get(writeChunk + 64)}
+	w := new(messageWriter)
+	c.initMessageWriter(w, ctx, op)
+	return w
+}
+
+func (c *Conn) initMessageWriter(w *messageWriter, ctx context.Context, op opcode) {
+	*w = messageWriter{c: c, ctx: ctx, op: op, buf: bufpool.Get(writeChunk + 64)}
 	w.pending = (*w.buf)[:0]
 	if c.defl != nil {
 		w.compress = true
@@ -226,7 +241,6 @@ func (c *Conn) newMessageWriter(ctx context.Context, op opcode) *messageWriter {
 			w.fw = c.fw
 		}
 	}
-	return w
 }
 
 type messageWriter struct {
