@@ -293,28 +293,15 @@ func TestDialRejectsUnofferedDeflateParams(t *testing.T) {
 // scriptedServer answers one handshake with resp, where {accept} is
 // replaced by the correct Sec-WebSocket-Accept.
 func scriptedServer(t *testing.T, resp string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		_ = nc.SetDeadline(time.Now().Add(testTimeout))
+	addr := acceptOne(t, func(nc net.Conn) {
 		req, err := http.ReadRequest(bufio.NewReader(nc))
 		if err != nil {
 			return
 		}
 		_, _ = nc.Write([]byte(strings.ReplaceAll(resp, "{accept}", acceptKey(req.Header.Get("Sec-WebSocket-Key")))))
 		_, _ = nc.Read(make([]byte, 1)) // wait for the client to hang up
-	}()
-	return "ws://" + ln.Addr().String() + "/"
+	})
+	return "ws://" + addr + "/"
 }
 
 func TestDialHandshakeBoundedByContext(t *testing.T) {

@@ -257,20 +257,17 @@ func dialRawResp(t testing.TB, url string, extra ...string) (*rawPeer, *http.Res
 	return p, resp
 }
 
-// rawServer accepts one connection, answers the handshake with a valid 101
-// (plus extra header lines) and hands the raw peer to fn, which runs in the
-// server goroutine. It returns the URL to Dial.
-func rawServer(t testing.TB, extra []string, fn func(p *rawPeer)) string {
+// acceptOne listens on loopback, hands the first connection to fn (in its
+// own goroutine, with a deadline of testTimeout) and returns the address.
+// Cleanup closes the listener and waits for fn.
+func acceptOne(t testing.TB, fn func(nc net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-	})
+	t.Cleanup(func() { ln.Close(); <-done })
 	go func() {
 		defer close(done)
 		nc, err := ln.Accept()
@@ -278,8 +275,19 @@ func rawServer(t testing.TB, extra []string, fn func(p *rawPeer)) string {
 			return
 		}
 		defer nc.Close()
+		_ = nc.SetDeadline(time.Now().Add(testTimeout))
+		fn(nc)
+	}()
+	return ln.Addr().String()
+}
+
+// rawServer accepts one connection, answers the handshake with a valid 101
+// (plus extra header lines) and hands the raw peer to fn, which runs in the
+// server goroutine. It returns the URL to Dial.
+func rawServer(t testing.TB, extra []string, fn func(p *rawPeer)) string {
+	t.Helper()
+	addr := acceptOne(t, func(nc net.Conn) {
 		br := bufio.NewReader(nc)
-		_ = nc.SetReadDeadline(time.Now().Add(testTimeout))
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			return
@@ -293,8 +301,8 @@ func rawServer(t testing.TB, extra []string, fn func(p *rawPeer)) string {
 			return
 		}
 		fn(&rawPeer{t: t, nc: nc, br: br})
-	}()
-	return "ws://" + ln.Addr().String() + "/"
+	})
+	return "ws://" + addr + "/"
 }
 
 func testCtx(t testing.TB) context.Context {

@@ -13,21 +13,8 @@ import (
 // connectProxy starts a one-connection HTTP CONNECT proxy on loopback and
 // reports the target of the CONNECT it served.
 func connectProxy(t *testing.T) (*url.URL, <-chan string) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	seen := make(chan string, 1)
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		_ = nc.SetDeadline(time.Now().Add(testTimeout))
+	addr := acceptOne(t, func(nc net.Conn) {
 		br := bufio.NewReader(nc)
 		req, err := http.ReadRequest(br)
 		if err != nil || req.Method != http.MethodConnect {
@@ -45,6 +32,6 @@ func connectProxy(t *testing.T) (*url.URL, <-chan string) {
 		}
 		go func() { _, _ = io.Copy(up, br); up.Close() }()
 		_, _ = io.Copy(nc, up)
-	}()
-	return &url.URL{Scheme: "http", Host: ln.Addr().String()}, seen
+	})
+	return &url.URL{Scheme: "http", Host: addr}, seen
 }
