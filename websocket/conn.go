@@ -3,6 +3,8 @@ package websocket
 import (
 	"compress/flate"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -92,7 +94,6 @@ type Conn struct {
 	closeOnce sync.Once
 	pingMu    sync.Mutex
 	pings     map[string]chan struct{}
-	pingSeq   uint64
 }
 
 // connConfig carries what the handshake decided.
@@ -236,8 +237,10 @@ func (c *Conn) Ping(ctx context.Context) error {
 	if c.pings == nil {
 		c.pings = make(map[string]chan struct{})
 	}
-	c.pingSeq++
-	key := fmt.Sprintf("wsio-%d", c.pingSeq)
+	// A random key, so that a peer cannot answer a ping it never saw.
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	key := hex.EncodeToString(rnd[:])
 	ch := make(chan struct{})
 	c.pings[key] = ch
 	c.pingMu.Unlock()

@@ -53,7 +53,7 @@ func readAll(t *testing.T, data []byte, server bool, defl *deflateConfig) {
 		var ce *CloseError
 		switch {
 		case errors.As(err, &ce):
-		case errors.Is(err, ErrProtocol), errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrMessageTooBig), errors.Is(err, errInflate):
+		case errors.Is(err, ErrProtocol), errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrMessageTooBig), errors.Is(err, ErrInvalidCompressed):
 		default:
 			t.Fatalf("unexpected error %v", err)
 		}

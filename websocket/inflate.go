@@ -48,8 +48,9 @@ func (s *inflateSource) ReadByte() (byte, error) {
 	}
 }
 
-// errInflate wraps errors from the decompressor.
-var errInflate = errors.New("invalid compressed data")
+// ErrInvalidCompressed is wrapped by the read error when a compressed
+// message does not inflate; the connection has been closed with 1007.
+var ErrInvalidCompressed = errors.New("websocket: invalid compressed data")
 
 // readInflated reads decompressed payload of the current message.
 func (c *Conn) readInflated(p []byte) (int, error) {
@@ -86,7 +87,7 @@ func (c *Conn) readInflated(p []byte) (int, error) {
 		}
 	default:
 		c.endInflate()
-		return n, c.fail(failf(StatusInvalidFramePayloadData, errInflate, "%v", err))
+		return n, c.fail(failf(StatusInvalidFramePayloadData, ErrInvalidCompressed, "%v", err))
 	}
 	c.endInflate()
 	if c.rd.op == opText && !c.rd.utf8.complete() {

@@ -130,8 +130,8 @@ func (c *Conn) readAppendLocked(dst []byte) (MessageType, []byte, error) {
 
 func (c *Conn) lockRead(ctx context.Context) error {
 	if err := c.acquire(ctx, c.rmu); err != nil {
-		if errors.Is(err, net.ErrClosed) && c.rd.err != nil {
-			return c.rd.err
+		if errors.Is(err, net.ErrClosed) {
+			return c.closedReadError(ctx)
 		}
 		return fmt.Errorf("websocket: read: %w", err)
 	}
@@ -142,6 +142,23 @@ func (c *Conn) lockRead(ctx context.Context) error {
 	c.rd.ctx = ctx
 	c.rd.guard.arm(ctx)
 	return nil
+}
+
+// closedReadError waits for the reader that holds the lock to finish (the
+// connection is closed, so it does promptly) and returns the error that
+// ended the connection, read under the lock.
+func (c *Conn) closedReadError(ctx context.Context) error {
+	select {
+	case c.rmu <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("websocket: read: %w", ctx.Err())
+	}
+	err := c.rd.err
+	<-c.rmu
+	if err == nil {
+		err = fmt.Errorf("websocket: read: %w", net.ErrClosed)
+	}
+	return err
 }
 
 func (c *Conn) unlockRead() {

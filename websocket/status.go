@@ -98,8 +98,9 @@ func CloseStatus(err error) StatusCode {
 }
 
 // Errors returned by the package. Protocol failures detected on a read wrap
-// one of ErrProtocol, ErrInvalidUTF8 and ErrMessageTooBig; the connection has
-// then been closed with 1002, 1007 or 1009 respectively. Operations on a
+// one of ErrProtocol, ErrInvalidUTF8, ErrInvalidCompressed and
+// ErrMessageTooBig; the connection has then been closed with 1002, 1007,
+// 1007 or 1009 respectively. Operations on a
 // closed connection return errors that wrap net.ErrClosed.
 var (
 	ErrProtocol         = errors.New("websocket: protocol error")

@@ -95,6 +95,10 @@ func (c *Conn) deflate(dst, p []byte) []byte {
 // writeFrameCtx writes one frame under the frame lock, bounded by ctx.
 func (c *Conn) writeFrameCtx(ctx context.Context, op opcode, fin, rsv1 bool, p []byte) error {
 	if err := c.acquire(ctx, c.wframe); err != nil {
+		// The caller may have committed state this frame was to carry (an
+		// open fragmented message, a compressor's window): the connection
+		// cannot go on without it.
+		c.closeNow()
 		return fmt.Errorf("websocket: write: %w", err)
 	}
 	defer func() { <-c.wframe }()
