@@ -89,28 +89,5 @@ func (c *Conn) WritePrepared(ctx context.Context, m *PreparedMessage) error {
 	if compress {
 		_, frame = m.compressed()
 	}
-	return c.writeRawFrame(ctx, frame)
-}
-
-// writeRawFrame writes bytes that already form a complete server frame.
-func (c *Conn) writeRawFrame(ctx context.Context, frame []byte) error {
-	if err := c.acquire(ctx, c.wframe); err != nil {
-		return fmt.Errorf("websocket: write: %w", err)
-	}
-	defer func() { <-c.wframe }()
-	if c.closeSent.Load() {
-		return errCloseSent
-	}
-	if ctx.Done() != nil {
-		c.wguard.arm(ctx)
-		defer c.wguard.disarm()
-	}
-	if _, err := c.nc.Write(frame); err != nil {
-		c.closeNow()
-		if ctx.Err() != nil {
-			return fmt.Errorf("websocket: write: %w", ctx.Err())
-		}
-		return fmt.Errorf("websocket: write: %w", err)
-	}
-	return nil
+	return c.lockedWrite(ctx, 0, true, false, frame, true)
 }

@@ -94,6 +94,12 @@ func (c *Conn) deflate(dst, p []byte) []byte {
 
 // writeFrameCtx writes one frame under the frame lock, bounded by ctx.
 func (c *Conn) writeFrameCtx(ctx context.Context, op opcode, fin, rsv1 bool, p []byte) error {
+	return c.lockedWrite(ctx, op, fin, rsv1, p, false)
+}
+
+// lockedWrite takes the frame lock and writes p: framed as op, or as it is
+// when raw (a prepared frame).
+func (c *Conn) lockedWrite(ctx context.Context, op opcode, fin, rsv1 bool, p []byte, raw bool) error {
 	if err := c.acquire(ctx, c.wframe); err != nil {
 		// The caller may have committed state this frame was to carry (an
 		// open fragmented message, a compressor's window): the connection
@@ -104,6 +110,9 @@ func (c *Conn) writeFrameCtx(ctx context.Context, op opcode, fin, rsv1 bool, p [
 	defer func() { <-c.wframe }()
 	if c.closeSent.Load() {
 		return errCloseSent
+	}
+	if raw {
+		return c.writeRaw(ctx, p)
 	}
 	return c.writeFrame(ctx, op, fin, rsv1, p)
 }
@@ -137,16 +146,31 @@ func (c *Conn) writeClose(ctx context.Context, code StatusCode, reason string) e
 // writeFrame frames p and writes it. The caller holds wframe. A failed
 // write closes the connection: a frame may have been cut short.
 func (c *Conn) writeFrame(ctx context.Context, op opcode, fin, rsv1 bool, p []byte) error {
+	h := frameHeader{fin: fin, rsv1: rsv1, op: op, length: int64(len(p)), masked: !c.server}
+	return c.writeGuarded(ctx, &h, p)
+}
+
+// writeRaw writes bytes that already form a complete server frame.
+func (c *Conn) writeRaw(ctx context.Context, frame []byte) error {
+	return c.writeGuarded(ctx, nil, frame)
+}
+
+// writeGuarded writes a frame (h and its payload p, or with h nil the
+// complete frame p) bounded by ctx. The caller holds wframe. A failed write
+// closes the connection: a frame may have been cut short.
+func (c *Conn) writeGuarded(ctx context.Context, h *frameHeader, p []byte) error {
 	if ctx.Done() != nil {
 		c.wguard.arm(ctx)
 		defer c.wguard.disarm()
 	}
-	h := frameHeader{fin: fin, rsv1: rsv1, op: op, length: int64(len(p)), masked: !c.server}
 	var err error
-	if c.server {
-		err = c.writeServerFrame(&h, p)
-	} else {
-		err = c.writeClientFrame(&h, p)
+	switch {
+	case h == nil:
+		_, err = c.nc.Write(p)
+	case c.server:
+		err = c.writeServerFrame(h, p)
+	default:
+		err = c.writeClientFrame(h, p)
 	}
 	if err != nil {
 		c.closeNow()
