@@ -260,9 +260,18 @@ func TestServerCloseEmptyAndReasons(t *testing.T) {
 func TestServerIgnoresDataAfterClose(t *testing.T) {
 	url := echoServer(t, nil, nil)
 	p, _ := dialRaw(t, url)
-	p.send(rawFrame{fin: true, op: opClose, payload: closePayload(1000, "")})
-	p.text("after close")
-	p.send(rawFrame{fin: true, op: opPing})
+	// One write for all three frames: the server may close TCP as soon as it
+	// has answered the close, so a second write could meet a broken pipe.
+	var b []byte
+	for _, f := range []rawFrame{
+		{fin: true, op: opClose, payload: closePayload(1000, "")},
+		{fin: true, op: opText, payload: []byte("after close")},
+		{fin: true, op: opPing},
+	} {
+		f.masked = true
+		b = append(b, f.bytes()...)
+	}
+	p.sendBytes(b)
 	p.expectClose(StatusNormalClosure)
 	for range 100 {
 		f, err := p.recv()
