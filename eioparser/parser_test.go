@@ -169,3 +169,23 @@ func FuzzDecodePayload(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeText decodes single packets, as a WebSocket text message
+// carries them: what decodes must re-encode to the same bytes.
+func FuzzDecodeText(f *testing.F) {
+	for _, s := range []string{"4hello", "2probe", "3", "6", "0{\"sid\":\"x\"}", "", "x", "4\xff", "b", "bAQ=="} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := DecodeText(b)
+		if err != nil {
+			return
+		}
+		if !p.Type.Valid() {
+			t.Fatalf("%q decoded to invalid type %v", b, p.Type)
+		}
+		if got := AppendText(nil, p); !bytes.Equal(got, b) && !p.Binary {
+			t.Fatalf("%q re-encodes to %q", b, got)
+		}
+	})
+}
