@@ -178,13 +178,13 @@ type inner struct {
 }
 
 type outer struct {
-	Name   string         `json:"name"`
-	Parts  []inner        `json:"parts"`
-	Meta   map[string]any `json:"meta"`
-	Skip   string         `json:"-"`
-	Empty  []string       `json:"empty,omitempty"`
-	Ptr    *inner         `json:"ptr"`
-	Extra  map[string][]byte `json:"extra"`
+	Name  string            `json:"name"`
+	Parts []inner           `json:"parts"`
+	Meta  map[string]any    `json:"meta"`
+	Skip  string            `json:"-"`
+	Empty []string          `json:"empty,omitempty"`
+	Ptr   *inner            `json:"ptr"`
+	Extra map[string][]byte `json:"extra"`
 }
 
 func TestEncodeNestedBinary(t *testing.T) {
