@@ -198,8 +198,11 @@ func skipValue(b []byte, i int) int {
 		case '[', '{':
 			depth++
 		case ']', '}':
+			if depth == 0 {
+				return i // the end of the enclosing array after a scalar
+			}
 			depth--
-			if depth <= 0 {
+			if depth == 0 {
 				return i + 1
 			}
 		case ',':

@@ -241,6 +241,20 @@ func TestEncodeNestedBinary(t *testing.T) {
 	}
 }
 
+func TestParseArgsScalars(t *testing.T) {
+	p := &Packet{Type: Ack, Data: []byte(`[1, -2.5e3 ,true,null,"s]",{"a":[1]},[2],3]`)}
+	args, err := ParseArgs(p)
+	if err != nil || args.Len() != 8 {
+		t.Fatalf("%d %v", args.Len(), err)
+	}
+	want := []string{`1`, `-2.5e3`, `true`, `null`, `"s]"`, `{"a":[1]}`, `[2]`, `3`}
+	for i, w := range want {
+		if string(args.Raw(i)) != w {
+			t.Errorf("arg %d = %s, want %s", i, args.Raw(i), w)
+		}
+	}
+}
+
 func TestEncodeStrings(t *testing.T) {
 	for in, want := range map[string]string{
 		"plain":                `"plain"`,

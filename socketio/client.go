@@ -1,0 +1,244 @@
+package socketio
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/wsio/wsio/adapter"
+	"github.com/wsio/wsio/engineio"
+	"github.com/wsio/wsio/sioparser"
+)
+
+// Disconnect reasons, as Node's server names them.
+const (
+	ReasonServerNamespaceDisconnect = "server namespace disconnect"
+	ReasonClientNamespaceDisconnect = "client namespace disconnect"
+	ReasonServerShuttingDown        = "server shutting down"
+	ReasonForcedServerClose         = "forced server close"
+	ReasonParseError                = "parse error"
+	// Engine.IO's reasons are passed through: "transport close",
+	// "transport error", "ping timeout", "forced close".
+)
+
+// recoverable lists the reasons after which a session is kept for
+// connection state recovery, as in Node.
+var recoverable = map[string]bool{
+	"transport error": true, "transport close": true, "forced close": true,
+	"ping timeout": true, ReasonServerShuttingDown: true, ReasonForcedServerClose: true,
+}
+
+// client is one Engine.IO connection and the sockets (one per namespace)
+// multiplexed on it.
+type client struct {
+	srv  *Server
+	sess *engineio.Session
+
+	// dec is used only by the engine's delivering goroutine. The timers
+	// are created with the client and only reset or stopped after.
+	dec       sioparser.Decoder
+	binTimer  *time.Timer // a binary packet's attachments are late
+	connTimer *time.Timer // no namespace joined in time
+
+	mu      sync.Mutex
+	sockets map[string]*Socket // by namespace
+	closed  bool
+
+	// sendMu keeps a packet's text and attachments together on the wire.
+	sendMu sync.Mutex
+}
+
+func newClient(srv *Server, sess *engineio.Session) *client {
+	c := &client{srv: srv, sess: sess, sockets: map[string]*Socket{}}
+	c.dec.Limits = sioparser.Limits{MaxAttachments: srv.cfg.MaxAttachments, MaxAttachmentBytes: srv.cfg.Engine.MaxHTTPBufferSize}
+	c.binTimer = time.AfterFunc(time.Hour, func() { c.fail(ReasonParseError) })
+	c.binTimer.Stop()
+	c.connTimer = time.AfterFunc(srv.cfg.ConnectTimeout, func() {
+		c.mu.Lock()
+		idle := len(c.sockets) == 0
+		c.mu.Unlock()
+		if idle {
+			_ = sess.Close()
+		}
+	})
+	sess.OnMessage(c.onMessage)
+	sess.OnClose(c.onEngineClose)
+	return c
+}
+
+func (c *client) onMessage(data []byte, binary bool) {
+	var p *sioparser.Packet
+	var err error
+	if binary {
+		p, err = c.dec.Binary(data)
+	} else {
+		p, err = c.dec.Text(data)
+	}
+	if err != nil {
+		c.srv.cfg.logger.Debug("socketio: bad packet", "sid", c.sess.ID(), "err", err)
+		c.fail(ReasonParseError)
+		return
+	}
+	if c.dec.Pending() {
+		c.binTimer.Reset(c.srv.cfg.BinaryTimeout)
+		return
+	}
+	c.binTimer.Stop()
+	if p != nil {
+		c.onPacket(p)
+	}
+}
+
+func (c *client) onPacket(p *sioparser.Packet) {
+	c.mu.Lock()
+	s := c.sockets[p.Namespace]
+	c.mu.Unlock()
+	switch {
+	case s == nil && p.Type == sioparser.Connect:
+		c.connect(p)
+	case s != nil && p.Type != sioparser.Connect && p.Type != sioparser.ConnectError:
+		s.onPacket(p)
+	default:
+		c.fail(ReasonParseError)
+	}
+}
+
+// connect handles a CONNECT: finds or creates the namespace, runs its
+// middlewares and admits the socket, or answers with CONNECT_ERROR.
+func (c *client) connect(p *sioparser.Packet) {
+	auth := map[string]any{}
+	if p.Data != nil {
+		_ = json.Unmarshal(p.Data, &auth)
+	}
+	nsp := c.srv.lookup(p.Namespace, auth)
+	if nsp == nil {
+		c.connectError(p.Namespace, &ConnectError{Message: "Invalid namespace"})
+		return
+	}
+	nsp.admit(c, auth)
+}
+
+func (c *client) connectError(nsp string, err error) {
+	ce, ok := err.(*ConnectError)
+	if !ok {
+		ce = &ConnectError{Message: err.Error()}
+	}
+	body := map[string]any{"message": ce.Message}
+	if ce.Data != nil {
+		body["data"] = ce.Data
+	}
+	data, jerr := sioparser.MarshalJSON(nil, body, new([][]byte))
+	if jerr != nil {
+		data, _ = sioparser.MarshalJSON(nil, map[string]any{"message": ce.Message}, new([][]byte))
+	}
+	c.send(&sioparser.Packet{Type: sioparser.ConnectError, Namespace: nsp, Data: data}, false)
+}
+
+// add registers a socket admitted to its namespace.
+func (c *client) add(s *Socket) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.sockets[s.nsp.name] = s
+	c.connTimer.Stop()
+	return true
+}
+
+func (c *client) remove(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.nsp.name] == s {
+		delete(c.sockets, s.nsp.name)
+	}
+	c.mu.Unlock()
+}
+
+// send writes one packet: its text, then its attachments.
+func (c *client) send(p *sioparser.Packet, volatile bool) {
+	if volatile && c.sess.Buffered() > 0 {
+		return
+	}
+	text := sioparser.AppendText(make([]byte, 0, len(p.Data)+len(p.Namespace)+24), p)
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.sess.Send(text, false) != nil {
+		return
+	}
+	for _, a := range p.Attachments {
+		if c.sess.Send(a, true) != nil {
+			return
+		}
+	}
+}
+
+// encoded is a packet encoded once for many clients.
+type encoded []*engineio.Message
+
+func encodeShared(p *sioparser.Packet) encoded {
+	out := make(encoded, 0, 1+len(p.Attachments))
+	out = append(out, engineio.NewMessage(sioparser.AppendText(nil, p), false))
+	for _, a := range p.Attachments {
+		out = append(out, engineio.NewMessage(a, true))
+	}
+	return out
+}
+
+func (c *client) sendShared(e encoded, flags adapter.BroadcastFlags) {
+	if flags.Volatile && c.sess.Buffered() > 0 {
+		return
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	for _, m := range e {
+		if c.sess.SendMessage(m) != nil {
+			return
+		}
+	}
+}
+
+// fail closes the connection after a protocol violation: every socket
+// disconnects with reason, then the engine connection closes.
+func (c *client) fail(reason string) {
+	c.closeSockets(reason)
+	_ = c.sess.Close()
+}
+
+// closeSockets disconnects every socket of the client with reason.
+func (c *client) closeSockets(reason string) {
+	c.mu.Lock()
+	c.closed = true
+	sockets := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		sockets = append(sockets, s)
+	}
+	c.mu.Unlock()
+	for _, s := range sockets {
+		s.onClose(reason)
+	}
+}
+
+func (c *client) onEngineClose(reason string, _ error) {
+	c.connTimer.Stop()
+	c.binTimer.Stop()
+	c.closeSockets(reason)
+	c.srv.removeClient(c)
+}
+
+// disconnectAll is Socket.Disconnect(true): every socket of the client
+// leaves its namespace, then the connection closes.
+func (c *client) disconnectAll() {
+	c.mu.Lock()
+	sockets := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		sockets = append(sockets, s)
+	}
+	c.mu.Unlock()
+	for _, s := range sockets {
+		s.Disconnect(false)
+	}
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	_ = c.sess.Close()
+}

@@ -1,0 +1,34 @@
+// Package socketio implements a Socket.IO protocol v5 server, compatible
+// with the official clients (JavaScript, Swift, Kotlin, Java, Python...).
+//
+// A Server is an http.Handler on top of an engineio.Server. Clients connect
+// to namespaces (Namespace; "/" is the main one), where each connection is
+// a Socket. Sockets send and receive events with JSON arguments and binary
+// attachments, answer acknowledgements, join rooms, and are reached by
+// broadcasts (BroadcastOperator) through the namespace's adapter, which
+// may span servers (package adapter).
+//
+// Handlers take Go types: a handler registered with Socket.On is a func
+// whose parameters are decoded from the event's arguments ([]byte for
+// binary), with an optional last parameter of type Ack to answer.
+//
+// # Order and goroutines
+//
+// A namespace's connection handlers run on the goroutine that reads the
+// client's connection, before any of the socket's events: set the socket's
+// handlers there. A socket's events then reach its handlers one at a time,
+// in the order the client sent them, on a goroutine that exists only while
+// there are events to deliver. Acknowledgements are handled as they arrive,
+// so a handler may wait in EmitWithAck. Emit and every broadcast may be
+// called from any goroutine; writes never wait for the client: each
+// connection has a bounded queue (engineio.Options.MaxBufferedBytes), and a
+// client that lets it fill is disconnected, while volatile packets are
+// dropped as soon as its queue is not empty.
+//
+// # Differences from Node
+//
+// Middlewares are functions returning an error rather than taking a next
+// callback; EmitWithAck returns the answer instead of taking a callback.
+// The compress flag is carried to the adapter but the engine does not yet
+// act on it per packet.
+package socketio

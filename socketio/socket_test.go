@@ -1,0 +1,209 @@
+package socketio_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wsio/wsio/sioparser"
+	"github.com/wsio/wsio/socketio"
+)
+
+func TestConnectEmitAck(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr []string) {
+		srv := newServer(t, nil)
+		type msg struct {
+			Text string `json:"text"`
+			N    int    `json:"n"`
+		}
+		got := make(chan msg, 1)
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("chat", func(m msg, ack socketio.Ack) {
+				got <- m
+				_ = ack("ok", m.N+1)
+			})
+			s.On("echo", func(data []byte, note string, ack socketio.Ack) { _ = ack(note, data) })
+			_ = s.Emit("welcome", s.ID())
+		})
+		c := dial(t, srv, tr)
+		body := c.connect("/", nil)
+		sid, _ := body["sid"].(string)
+		if len(sid) != 20 {
+			t.Fatalf("sid %v", body)
+		}
+		name, args, _ := c.nextEvent()
+		if name != "welcome" || arg[string](t, args, 0) != sid {
+			t.Fatalf("welcome: %s", name)
+		}
+		c.emitAck("/", 7, "chat", map[string]any{"text": "hi", "n": 41})
+		if m := <-got; m.Text != "hi" || m.N != 41 {
+			t.Errorf("handler got %+v", m)
+		}
+		p := c.next()
+		if p.Type != sioparser.Ack || p.ID != 7 || string(p.Data) != `["ok",42]` {
+			t.Errorf("ack %v %d %s", p.Type, p.ID, p.Data)
+		}
+		// Binary both ways, nested.
+		blob := bytes.Repeat([]byte{0xfe, 0}, 1000)
+		c.emitAck("/", 8, "echo", blob, "note")
+		p = c.next()
+		if p.Type != sioparser.BinaryAck || p.ID != 8 || len(p.Attachments) != 1 || !bytes.Equal(p.Attachments[0], blob) {
+			t.Errorf("binary ack %v %s %d", p.Type, p.Data, len(p.Attachments))
+		}
+	})
+}
+
+func TestServerEmitWithAck(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr []string) {
+		srv := newServer(t, nil)
+		result := make(chan string, 1)
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("go", func() {
+				// Waiting for an ack inside a handler must not block the
+				// socket's reads.
+				ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+				defer cancel()
+				args, err := s.EmitWithAck(ctx, "question", 1)
+				if err != nil {
+					result <- err.Error()
+					return
+				}
+				result <- arg[string](t, args, 0)
+			})
+		})
+		c := dial(t, srv, tr)
+		c.connect("/", nil)
+		c.emit("/", "go")
+		name, _, p := c.nextEvent()
+		if name != "question" || !p.HasID {
+			t.Fatalf("question %s %v", name, p.HasID)
+		}
+		ack, _ := sioparser.NewAck("/", p.ID, "answer")
+		c.send(ack)
+		if r := <-result; r != "answer" {
+			t.Errorf("result %q", r)
+		}
+	})
+}
+
+func TestEmitWithAckTimeoutAndDisconnect(t *testing.T) {
+	srv := newServer(t, nil)
+	sockets := make(chan *socketio.Socket, 1)
+	srv.OnConnection(func(s *socketio.Socket) { sockets <- s })
+	c := dial(t, srv, transports["websocket"])
+	c.connect("/", nil)
+	s := <-sockets
+	_, err := s.Timeout(50*time.Millisecond).EmitWithAck(context.Background(), "q")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("timeout: %v", err)
+	}
+	c.nextEvent()
+	errs := make(chan error, 1)
+	go func() {
+		_, err := s.EmitWithAck(context.Background(), "q2")
+		errs <- err
+	}()
+	c.nextEvent()
+	s.Disconnect(false)
+	if err := <-errs; !errors.Is(err, socketio.ErrDisconnected) {
+		t.Errorf("after disconnect: %v", err)
+	}
+}
+
+func TestEventOrderAndTypedErrors(t *testing.T) {
+	srv := newServer(t, nil)
+	var mu sync.Mutex
+	var seen []int
+	errs := make(chan error, 10)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("n", func(i int) {
+			mu.Lock()
+			seen = append(seen, i)
+			mu.Unlock()
+		})
+		s.OnError(func(err error) { errs <- err })
+	})
+	c := dial(t, srv, transports["websocket"])
+	c.connect("/", nil)
+	for i := range 200 {
+		c.emit("/", "n", i)
+	}
+	c.emit("/", "n", "not a number")
+	err := <-errs
+	if !errors.Is(err, socketio.ErrHandlerType) {
+		t.Errorf("type mismatch: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 200 {
+		t.Fatalf("%d events", len(seen))
+	}
+	for i, v := range seen {
+		if v != i {
+			t.Fatalf("event %d is %d", i, v)
+		}
+	}
+}
+
+func TestAnyHandlersAndOnce(t *testing.T) {
+	srv := newServer(t, nil)
+	events := make(chan string, 10)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.OnAny(func(ev string, args sioparser.Args) { events <- "any:" + ev })
+		s.PrependAny(func(ev string, args sioparser.Args) { events <- "first:" + ev })
+		s.Once("x", func() { events <- "once" })
+		s.OnAnyOutgoing(func(ev string, args sioparser.Args) { events <- "out:" + ev })
+		s.Use(func(ev string, args sioparser.Args) error {
+			if ev == "blocked" {
+				return errors.New("no")
+			}
+			return nil
+		})
+		s.On("ping", func() { _ = s.Emit("pong") })
+	})
+	c := dial(t, srv, transports["websocket"])
+	c.connect("/", nil)
+	c.emit("/", "x")
+	c.emit("/", "x")
+	c.emit("/", "blocked")
+	c.emit("/", "ping")
+	c.nextEvent()
+	want := []string{"first:x", "any:x", "once", "first:x", "any:x", "first:ping", "any:ping", "out:pong"}
+	for _, w := range want {
+		select {
+		case got := <-events:
+			if got != w {
+				t.Fatalf("got %q, want %q", got, w)
+			}
+		case <-time.After(testTimeout):
+			t.Fatalf("missing %q", w)
+		}
+	}
+}
+
+func TestReservedEventsRefused(t *testing.T) {
+	srv := newServer(t, nil)
+	sockets := make(chan *socketio.Socket, 1)
+	srv.OnConnection(func(s *socketio.Socket) { sockets <- s })
+	c := dial(t, srv, transports["websocket"])
+	c.connect("/", nil)
+	s := <-sockets
+	for _, ev := range []string{"connect", "disconnect", "disconnecting", "connect_error", "newListener", "removeListener"} {
+		if err := s.Emit(ev); !errors.Is(err, socketio.ErrReservedEvent) {
+			t.Errorf("%s: %v", ev, err)
+		}
+		if err := srv.Emit(ev); !errors.Is(err, socketio.ErrReservedEvent) {
+			t.Errorf("broadcast %s: %v", ev, err)
+		}
+	}
+	// From the client: a parse error that closes the connection.
+	reasons := make(chan string, 1)
+	s.OnDisconnect(func(r string) { reasons <- r })
+	c.sendRaw(`2["disconnect"]`)
+	if r := <-reasons; r != socketio.ReasonParseError {
+		t.Errorf("reason %q", r)
+	}
+}
