@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/wsio/wsio/engineio"
 )
@@ -167,4 +168,36 @@ func (s *Server) removeClient(c *client) {
 	s.mu.Lock()
 	delete(s.clients, c)
 	s.mu.Unlock()
+}
+
+// Volatile starts a volatile broadcast on the main namespace.
+func (s *Server) Volatile() *BroadcastOperator { return s.Sockets().Volatile() }
+
+// Local starts a broadcast on the main namespace restricted to this server.
+func (s *Server) Local() *BroadcastOperator { return s.Sockets().Local() }
+
+// Compress starts a broadcast on the main namespace with the compress flag.
+func (s *Server) Compress(on bool) *BroadcastOperator { return s.Sockets().Compress(on) }
+
+// Timeout starts a broadcast with acks on the main namespace.
+func (s *Server) Timeout(d time.Duration) *BroadcastOperator { return s.Sockets().Timeout(d) }
+
+// FetchSockets returns the sockets of the main namespace, across the
+// cluster.
+func (s *Server) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return s.Sockets().FetchSockets(ctx)
+}
+
+// SocketsJoin makes every socket of the main namespace join rooms.
+func (s *Server) SocketsJoin(rooms ...string) error { return s.Sockets().SocketsJoin(rooms...) }
+
+// SocketsLeave makes every socket of the main namespace leave rooms.
+func (s *Server) SocketsLeave(rooms ...string) error { return s.Sockets().SocketsLeave(rooms...) }
+
+// DisconnectSockets disconnects every socket of the main namespace.
+func (s *Server) DisconnectSockets(close bool) error { return s.Sockets().DisconnectSockets(close) }
+
+// ServerSideEmit sends an event to the other servers of the cluster.
+func (s *Server) ServerSideEmit(event string, args ...any) error {
+	return s.Sockets().ServerSideEmit(event, args...)
 }
