@@ -23,7 +23,8 @@ type testServer struct {
 	base   string // http://127.0.0.1:port/engine.io/
 	mu     sync.Mutex
 	closed map[string]string // sid -> close reason
-	events chan string       // "close:<sid>:<reason>"
+	byID   map[string]*Session
+	events chan string // "close:<sid>:<reason>"
 }
 
 // newTestServer starts srv with opts; onConn, when set, replaces the echo
@@ -31,8 +32,11 @@ type testServer struct {
 func newTestServer(t *testing.T, opts *Options, onConn func(*Session)) *testServer {
 	t.Helper()
 	srv := NewServer(opts)
-	st := &testServer{Server: srv, closed: map[string]string{}, events: make(chan string, 1024)}
+	st := &testServer{Server: srv, closed: map[string]string{}, byID: map[string]*Session{}, events: make(chan string, 1024)}
 	srv.OnConnection(func(s *Session) {
+		st.mu.Lock()
+		st.byID[s.ID()] = s
+		st.mu.Unlock()
 		s.OnClose(func(reason string, err error) {
 			st.mu.Lock()
 			st.closed[s.ID()] = reason
@@ -221,4 +225,10 @@ func fastHeartbeat() *Options {
 
 func contextWithCancel() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
+}
+
+func (st *testServer) closedSession(sid string) *Session {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.byID[sid]
 }

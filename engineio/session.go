@@ -303,7 +303,7 @@ func (s *Session) terminate(reason string, err error) {
 	probe := s.abandonUpgradeLocked()
 	s.wakePollLocked()
 	ws := s.ws
-	s.queue, s.spare = nil, nil
+	s.queue, s.spare, s.queued = nil, nil, 0
 	fn := s.onClose
 	s.onClose = nil
 	s.mu.Unlock()

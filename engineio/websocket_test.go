@@ -59,6 +59,9 @@ func TestWebSocketClientClose(t *testing.T) {
 	if reason := st.waitClosed(t, sid); reason != ReasonTransportClose {
 		t.Errorf("reason after a WebSocket close %q", reason)
 	}
+	if s := st.closedSession(sid); s != nil && s.Err() != nil {
+		t.Errorf("a normal close reports error %v", s.Err())
+	}
 }
 
 func TestWebSocketMessageTooBig(t *testing.T) {

@@ -159,10 +159,14 @@ func (s *Session) transportFailed(ws *websocket.Conn, err error) {
 	case current:
 		reason := ReasonTransportError
 		var ce *websocket.CloseError
-		if errors.As(err, &ce) && (ce.Code == websocket.StatusNormalClosure ||
-			ce.Code == websocket.StatusGoingAway || ce.Code == websocket.StatusNoStatusRcvd ||
-			ce.Code == websocket.StatusAbnormalClosure) {
-			reason = ReasonTransportClose
+		if errors.As(err, &ce) {
+			switch ce.Code {
+			case websocket.StatusNormalClosure, websocket.StatusGoingAway, websocket.StatusNoStatusRcvd:
+				// A normal close by the client: no error to report.
+				reason, err = ReasonTransportClose, nil
+			case websocket.StatusAbnormalClosure:
+				reason = ReasonTransportClose
+			}
 		}
 		s.terminate(reason, err)
 	}

@@ -15,6 +15,12 @@ type Ack func(args ...any) error
 // ErrAlreadyAcked is returned by an Ack called a second time.
 var ErrAlreadyAcked = errors.New("socketio: event already acknowledged")
 
+// ErrNoAck is returned by the Ack given to a handler whose event asked for
+// no acknowledgement; nothing is sent.
+var ErrNoAck = errors.New("socketio: the event asked for no acknowledgement")
+
+func noAck(...any) error { return ErrNoAck }
+
 // ErrHandlerType is wrapped by the error reported when a handler's
 // parameters do not fit an event's arguments.
 var ErrHandlerType = errors.New("socketio: arguments do not fit the handler")
@@ -80,7 +86,7 @@ func (h *handler) call(args sioparser.Args, ack Ack) error {
 	}
 	if h.ack {
 		if ack == nil {
-			ack = func(...any) error { return nil }
+			ack = noAck
 		}
 		in = append(in, reflect.ValueOf(ack))
 	}

@@ -1,8 +1,16 @@
 // Command wsio is the wsio program. Subcommands:
 //
-//	wsio echo [--addr 127.0.0.1:9001]   serve a WebSocket echo endpoint
+//	wsio serve [--addr 127.0.0.1:3000]               a Socket.IO server (the main program)
+//	wsio echo [--addr 127.0.0.1:9001]                a WebSocket echo endpoint
+//	wsio conformance engine [--addr 127.0.0.1:3000]  what the engine.io-protocol test suite expects
+//	wsio conformance socket [--addr 127.0.0.1:3000]  what the socket.io-protocol test suite expects
 //
-// Later subcommands (serve, connect, conformance) grow out of the issues.
+// serve runs a Socket.IO server at /socket.io/ where every namespace is
+// open and sockets can echo, join rooms and broadcast (see newDemoServer);
+// its flags set the engine and server options. The conformance servers use
+// a ping interval of 300 ms, a ping timeout of 200 ms and a maxPayload of
+// 1e6, as the suites expect. Every server stops cleanly on SIGINT or
+// SIGTERM.
 package main
 
 import (
@@ -32,7 +40,12 @@ func main() {
 const usage = `usage: wsio <command> [flags]
 
 commands:
-  echo    serve a WebSocket echo endpoint (every message sent back)
+  serve               a Socket.IO server on 127.0.0.1:3000 (/socket.io/)
+  echo                serve a WebSocket echo endpoint (every message sent back)
+  conformance engine  serve the Engine.IO server the engine.io-protocol
+                      test suite expects (127.0.0.1:3000, /engine.io/)
+  conformance socket  serve the Socket.IO server the socket.io-protocol
+                      test suite expects (127.0.0.1:3000, /socket.io/)
 
 Run "wsio <command> -h" for a command's flags.
 `
@@ -46,6 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "echo":
 		return runEcho(ctx, args[1:], stdout, stderr, logger)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr, logger)
+	case "conformance":
+		return runConformance(ctx, args[1:], stdout, stderr, logger)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

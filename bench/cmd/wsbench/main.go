@@ -6,11 +6,14 @@
 //
 //	go run ./cmd/wsbench [-out RESULTS.md] [-n 10000] [-count 6] ...
 //	go run ./cmd/wsbench idle-server -lib wsio [-n 10000] [-compress] [-detach]
+//	go run ./cmd/wsbench -only eio [-eio-reps 3] [-eio-cases REGEXP] ...
 //
 // Without a subcommand it runs, in order, the frame micro benchmarks and
 // the echo benchmarks (go test, then benchstat), CPU and heap profiles of
-// wsio, and the memory-per-idle-connection measurement for every library,
-// then writes the report.
+// wsio, the memory-per-idle-connection measurement for every library, and
+// the Engine.IO comparison (our engineio server against Node's engine.io,
+// see eio.go), then writes the report. With -only eio it runs only the
+// Engine.IO comparison and replaces only its section of the report.
 //
 // idle-server measures one library: it serves on 127.0.0.1, starts a child
 // process (this same binary, subcommand idle-client) that opens N idle
@@ -43,6 +46,10 @@ func run(args []string) error {
 			return idleServerMain(args[1:])
 		case "idle-client":
 			return idleClientMain(args[1:])
+		case "eio-server":
+			return eioServerMain(args[1:])
+		case "eio-load":
+			return eioLoadMain(args[1:])
 		case "help", "-h", "-help", "--help":
 			fmt.Fprint(os.Stderr, usage)
 			return nil
@@ -56,4 +63,8 @@ const usage = `wsbench runs the WebSocket library comparison and writes RESULTS.
   wsbench [flags]                 everything (see -h of the flags below)
   wsbench idle-server -lib NAME   memory per idle connection of one library
   wsbench idle-client ...         internal: the child that holds the connections
+  wsbench -only eio               only the Engine.IO comparison (ours vs Node's engine.io);
+                                  updates only its section of RESULTS.md
+  wsbench eio-server              our Engine.IO echo server on 127.0.0.1 (prints its port)
+  wsbench eio-load -url URL ...   one Engine.IO load measurement (prints a JSON line)
 `

@@ -216,6 +216,9 @@ func (r *runner) report() string {
 	}
 	w("## Method\n\n")
 	w("%s", methodNotes)
+	if r.eio != nil {
+		w("\n%s", r.eioReport())
+	}
 	return b.String()
 }
 

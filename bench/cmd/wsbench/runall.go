@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,17 @@ type config struct {
 	benchstat      string
 	skip           map[string]bool
 	idleTimeout    time.Duration
+
+	only           string // "eio": only the Engine.IO part, updating its section of out
+	eioReps        int
+	eioWarmup      time.Duration
+	eioDuration    time.Duration
+	eioCases       string // regexp over eioCase.name
+	eioRetries     int
+	eioMaxOther    float64
+	eioRetryBudget time.Duration
+	node           string // node binary; "none" measures ours only
+	interop        string // the interop directory: node/ scripts and node_modules
 }
 
 // step records one command of the run, for the report.
@@ -56,6 +68,8 @@ type runner struct {
 	benchstatErr, profErr string
 	testBin               string // the bench package's test binary, built once
 	srcStart, srcEnd      string // fingerprints of the wsio sources
+	eio                   *eioRun
+	cmdline               string // how wsbench was invoked
 }
 
 type profileText struct {
@@ -78,13 +92,34 @@ func runAllMain(args []string) error {
 	flags.StringVar(&c.microBenchtime, "micro-benchtime", "200ms", "go test -benchtime for the frame micro benchmarks")
 	flags.StringVar(&c.profBenchtime, "prof-benchtime", "3s", "go test -benchtime for the CPU profiles")
 	flags.StringVar(&c.benchstat, "benchstat", "", "benchstat binary (default: from PATH, else $(go env GOPATH)/bin/benchstat)")
-	flags.StringVar(&skip, "skip", "", "comma-separated steps to skip: micro, echo, profile, idle")
+	flags.StringVar(&skip, "skip", "", "comma-separated steps to skip: micro, echo, profile, idle, eio")
 	flags.DurationVar(&c.idleTimeout, "idle-timeout", 3*time.Minute, "time limit of one idle measurement")
+	flags.StringVar(&c.only, "only", "", "eio: run only the Engine.IO comparison and replace only its section of -out")
+	flags.IntVar(&c.eioReps, "eio-reps", 3, "Engine.IO: measurements per case and server (the median is reported)")
+	flags.DurationVar(&c.eioWarmup, "eio-warmup", 300*time.Millisecond, "Engine.IO: load before each measured window")
+	flags.DurationVar(&c.eioDuration, "eio-duration", time.Second, "Engine.IO: measured window of each measurement")
+	flags.IntVar(&c.eioRetries, "eio-retries", 1, "Engine.IO: measure again up to this many times when other processes took more than -eio-max-other of a core in the window")
+	flags.Float64Var(&c.eioMaxOther, "eio-max-other", 0.25, "Engine.IO: share of one core other processes may use in a window before the measurement is made again")
+	flags.DurationVar(&c.eioRetryBudget, "eio-retry-budget", time.Minute, "Engine.IO: total time that measurements made again may take, so that the run stays bounded")
+	flags.StringVar(&c.eioCases, "eio-cases", "", "Engine.IO: regexp selecting cases by name, e.g. 'websocket/echo' (default all)")
+	flags.StringVar(&c.node, "node", "", "Engine.IO: node binary (default: node from PATH; none: measure ours only)")
+	flags.StringVar(&c.interop, "interop", "../interop", "Engine.IO: directory with node/bench-eio-server.mjs and node_modules")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flags.Args())
+	}
+	if c.only != "" && c.only != "eio" {
+		return fmt.Errorf("-only %q: the only part that runs alone is eio", c.only)
+	}
+	if c.eioCases != "" {
+		if _, err := regexp.Compile(c.eioCases); err != nil {
+			return fmt.Errorf("-eio-cases: %w", err)
+		}
+	}
+	if c.eioReps < 1 || c.eioDuration <= 0 || c.eioWarmup < 0 {
+		return errors.New("-eio-reps must be >= 1, -eio-duration > 0 and -eio-warmup >= 0")
 	}
 	c.skip = map[string]bool{}
 	for s := range strings.SplitSeq(skip, ",") {
@@ -104,8 +139,11 @@ func runAllMain(args []string) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	r := &runner{cfg: c, tmp: tmp, start: time.Now()}
+	r := &runner{cfg: c, tmp: tmp, start: time.Now(), cmdline: strings.TrimSpace("go run ./cmd/wsbench " + shellJoin(args))}
 	r.machine = gatherMachine()
+	if c.only == "eio" {
+		return r.runOnlyEIO()
+	}
 	// One build of the benchmarks serves every step, so that all of them
 	// measure the same snapshot of the websocket package; the fingerprint
 	// taken again at the end tells whether the sources moved meanwhile.
@@ -133,12 +171,55 @@ func runAllMain(args []string) error {
 		r.runIdle()
 	}
 	r.srcEnd = sourceFingerprint("..")
+	if !c.skip["eio"] {
+		r.runEIO()
+	}
 	report := r.report()
 	if err := os.WriteFile(c.out, []byte(report), 0o644); err != nil {
 		return err
 	}
 	logf("wrote %s in %v", c.out, time.Since(r.start).Round(time.Second))
 	return nil
+}
+
+// runOnlyEIO runs the Engine.IO comparison alone and replaces its section
+// of the report, keeping the rest of the file as it is.
+func (r *runner) runOnlyEIO() error {
+	if err := r.buildTestBinary(); err != nil {
+		return err
+	}
+	r.steps = nil // the build is listed in the Engine.IO section
+	r.runEIO()
+	r.eio.steps = append([]step{{cmd: "go test -c -o $TMP/bench.test ."}}, r.eio.steps...)
+	old, err := os.ReadFile(r.cfg.out)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	out := replaceSection(string(old), eioSectionTitle, r.eioReport())
+	if err := os.WriteFile(r.cfg.out, []byte(out), 0o644); err != nil {
+		return err
+	}
+	logf("updated the Engine.IO section of %s in %v", r.cfg.out, time.Since(r.start).Round(time.Second))
+	return nil
+}
+
+// replaceSection replaces the level-2 section titled title (from its
+// heading to the next level-2 heading or the end) with section, or appends
+// section when doc has none.
+func replaceSection(doc, title, section string) string {
+	heading := "## " + title + "\n"
+	i := strings.Index(doc, heading)
+	if i < 0 || (i > 0 && doc[i-1] != '\n') {
+		if doc != "" && !strings.HasSuffix(doc, "\n\n") {
+			doc = strings.TrimRight(doc, "\n") + "\n\n"
+		}
+		return doc + section
+	}
+	end := len(doc)
+	if j := strings.Index(doc[i+len(heading):], "\n## "); j >= 0 {
+		end = i + len(heading) + j + 1
+	}
+	return doc[:i] + section + doc[end:]
 }
 
 func logf(format string, args ...any) {
@@ -366,8 +447,13 @@ func shellJoin(args []string) string {
 // sourceFingerprint hashes the non-test Go sources of the wsio module's
 // websocket and internal packages under root.
 func sourceFingerprint(root string) string {
+	return sourceFingerprintDirs(root, []string{"websocket", "internal"})
+}
+
+// sourceFingerprintDirs hashes the non-test Go sources of dirs under root.
+func sourceFingerprintDirs(root string, dirs []string) string {
 	h := sha256.New()
-	for _, dir := range []string{"websocket", "internal"} {
+	for _, dir := range dirs {
 		_ = filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 				return nil
