@@ -28,7 +28,7 @@ type Server struct {
 
 	// wg counts the goroutines the server started: WebSocket readers,
 	// writers and closers. Shutdown waits for them.
-	wg sync.WaitGroup
+	wg tracker
 }
 
 // NewServer returns a server with opts (nil for Node's defaults).
@@ -201,7 +201,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, s *Sess
 	s.mu.Lock()
 	s.flushLocked()
 	s.mu.Unlock()
-	srv.wg.Add(1)
+	srv.wg.add()
 	go s.readLoop(ws, false)
 }
 
@@ -233,7 +233,7 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session, t
 	s.probe = ws
 	s.upgradeTimer = time.AfterFunc(srv.cfg.UpgradeTimeout, func() { s.abandonUpgrade(ws) })
 	s.mu.Unlock()
-	srv.wg.Add(1)
+	srv.wg.add()
 	go s.readLoop(ws, true)
 }
 
@@ -354,15 +354,5 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	for _, s := range sessions {
 		s.terminate(ReasonServerShutdown, ErrServerClosed)
 	}
-	done := make(chan struct{})
-	go func() {
-		srv.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return srv.wg.wait(ctx)
 }

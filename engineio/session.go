@@ -58,8 +58,11 @@ type Session struct {
 	closeTimer *time.Timer   // a closing polling session waits this long for a GET
 
 	// websocket
-	ws      *websocket.Conn
-	writing bool // a writer goroutine is draining the queue
+	ws        *websocket.Conn
+	writing   bool          // a writer goroutine is draining the queue
+	lingering bool          // the writer waits for more packets
+	inReader  bool          // the reader is delivering a message: it writes the replies itself
+	wake      chan struct{} // wakes a lingering writer
 
 	// upgrade
 	probe        *websocket.Conn // the WebSocket being probed
@@ -224,9 +227,16 @@ func (s *Session) flushLocked() {
 	case TransportPolling:
 		s.wakePollLocked()
 	case TransportWebSocket:
-		if !s.writing && s.ws != nil {
+		if s.writing {
+			s.nudgeWriterLocked()
+		} else if s.inReader && s.state == stateOpen {
+			// The reader writes what its callback queued once it returns.
+		} else if s.ws != nil {
+			if s.wake == nil {
+				s.wake = make(chan struct{}, 1)
+			}
 			s.writing = true
-			s.srv.wg.Add(1)
+			s.srv.wg.add()
 			go s.writeLoop()
 		}
 	}
@@ -302,6 +312,7 @@ func (s *Session) terminate(reason string, err error) {
 	}
 	probe := s.abandonUpgradeLocked()
 	s.wakePollLocked()
+	s.nudgeWriterLocked()
 	ws := s.ws
 	s.queue, s.spare, s.queued = nil, nil, 0
 	fn := s.onClose

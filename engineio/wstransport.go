@@ -5,19 +5,47 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/wsio/wsio/eioparser"
 	"github.com/wsio/wsio/internal/bufpool"
 	"github.com/wsio/wsio/websocket"
 )
 
+// writerLinger is how long the WebSocket writer waits for more packets
+// before it exits. A session that exchanges messages steadily keeps one
+// writer instead of starting a goroutine per message; an idle one has none.
+const writerLinger = 5 * time.Millisecond
+
 // writeLoop drains the queue onto the WebSocket. It runs only while there
-// is something to write and exits when the queue is empty; a closing
-// session is closed once its queue is written.
+// is something to write, or was within writerLinger; a closing session is
+// closed once its queue is written.
 func (s *Session) writeLoop() {
-	defer s.srv.wg.Done()
+	defer s.srv.wg.done()
+	var idle *time.Timer
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
 	for {
 		s.mu.Lock()
+		if s.state != stateClosed && len(s.queue) == 0 && s.state == stateOpen {
+			// Wait a little for more work before exiting.
+			if idle == nil {
+				idle = time.NewTimer(writerLinger)
+			} else {
+				idle.Reset(writerLinger)
+			}
+			s.lingering = true
+			s.mu.Unlock()
+			select {
+			case <-s.wake:
+			case <-idle.C:
+			}
+			s.mu.Lock()
+			s.lingering = false
+		}
 		if s.state == stateClosed || len(s.queue) == 0 {
 			s.writing = false
 			closing := s.state == stateClosing
@@ -46,6 +74,16 @@ func (s *Session) writeLoop() {
 			s.writing = false
 			s.mu.Unlock()
 			return
+		}
+	}
+}
+
+// nudgeWriterLocked wakes a lingering writer.
+func (s *Session) nudgeWriterLocked() {
+	if s.lingering {
+		select {
+		case s.wake <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -106,7 +144,7 @@ func readMessage(ws *websocket.Conn) (websocket.MessageType, *[]byte, int, error
 // connection is closed, so that a closing handshake under way sees the
 // client's close frame.
 func (s *Session) readLoop(ws *websocket.Conn, probing bool) {
-	defer s.srv.wg.Done()
+	defer s.srv.wg.done()
 	live := true
 	for {
 		typ, bp, n, err := readMessage(ws)
@@ -117,10 +155,53 @@ func (s *Session) readLoop(ws *websocket.Conn, probing bool) {
 			return
 		}
 		if live {
-			live, probing = s.handleMessage(ws, typ, (*bp)[:n], probing)
+			if probing {
+				live, probing = s.handleMessage(ws, typ, (*bp)[:n], probing)
+			} else {
+				live = s.deliverAndReply(ws, typ, (*bp)[:n])
+			}
 		}
 		bufpool.Put(bp)
 	}
+}
+
+// deliverAndReply handles one message from the session's WebSocket. What
+// the callbacks queue meanwhile is written by this goroutine when they
+// return, without handing it to a writer goroutine: an echo costs no
+// goroutine switch. Only this client's reads wait for those writes.
+func (s *Session) deliverAndReply(ws *websocket.Conn, typ websocket.MessageType, b []byte) bool {
+	s.mu.Lock()
+	s.inReader = true
+	s.mu.Unlock()
+	live, _ := s.handleMessage(ws, typ, b, false)
+	s.mu.Lock()
+	s.inReader = false
+	if s.writing || s.ws != ws || len(s.queue) == 0 || s.state != stateOpen {
+		s.flushLocked()
+		s.mu.Unlock()
+		return live
+	}
+	s.writing = true
+	batch := s.takeLocked()
+	s.mu.Unlock()
+	var err error
+	for i := range batch {
+		if err = writePacket(ws, &batch[i]); err != nil {
+			break
+		}
+	}
+	s.mu.Lock()
+	s.releaseLocked(batch)
+	s.writing = false
+	if err == nil {
+		s.flushLocked() // what other goroutines queued meanwhile
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.terminate(ReasonTransportError, err)
+		return false
+	}
+	return live
 }
 
 // handleMessage decodes and acts on one WebSocket message. It reports
@@ -280,9 +361,9 @@ func (srv *Server) closeConn(ws *websocket.Conn, reason string) {
 	case ReasonParseError:
 		code = websocket.StatusProtocolError
 	}
-	srv.wg.Add(1)
+	srv.wg.add()
 	go func() {
-		defer srv.wg.Done()
+		defer srv.wg.done()
 		_ = ws.Close(code, "")
 	}()
 }
