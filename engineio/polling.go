@@ -66,9 +66,13 @@ func (s *Session) awaitPacketsLocked(r *http.Request) (batch []outPacket, closin
 				t = eioparser.PacketNoop
 			}
 			return []outPacket{{pkt: eioparser.Packet{Type: t}}}, false
+		case s.state == stateClosing && len(s.queue) > 0:
+			// What is queued first, alone; the close packet in the next
+			// response, as Node does: clients act on a close at once but on
+			// messages a tick later, so sharing a payload reorders them.
+			return s.takeLocked(), false
 		case s.state == stateClosing:
-			batch = s.takeLocked()
-			return append(batch, outPacket{pkt: eioparser.Packet{Type: eioparser.PacketClose}}), true
+			return []outPacket{{pkt: eioparser.Packet{Type: eioparser.PacketClose}}}, true
 		case s.transport != TransportPolling:
 			// Upgraded while waiting: release the request.
 			return []outPacket{{pkt: eioparser.Packet{Type: eioparser.PacketNoop}}}, false

@@ -141,8 +141,11 @@ func TestPollingServerClose(t *testing.T) {
 	if err := s.Send([]byte("late"), false); !errors.Is(err, ErrClosed) {
 		t.Errorf("Send after Close: %v", err)
 	}
-	if r := st.get(t, q); r.body != "4bye\x1e1" {
+	if r := st.get(t, q); r.body != "4bye" {
 		t.Errorf("GET: %q", r.body)
+	}
+	if r := st.get(t, q); r.body != "1" {
+		t.Errorf("second GET: %q", r.body)
 	}
 	if reason := st.waitClosed(t, sid); reason != ReasonForcedClose {
 		t.Errorf("reason %q", reason)

@@ -2,10 +2,11 @@ package sioparser
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 )
 
 var placeholderKey = []byte(`"_placeholder"`)
@@ -175,27 +176,144 @@ func (a Args) Decode(i int, v any) error {
 		}
 		return nil
 	}
-	// Any other type: placeholders become base64 strings, which
-	// encoding/json decodes into []byte fields.
+	// Any other type: decode generically with attachments as []byte, then
+	// build the target from that tree, so that []byte fields and values
+	// under any both get the bytes.
 	var x any
 	if err := json.Unmarshal(raw, &x); err != nil {
 		return fmt.Errorf("%w: argument %d: %w", ErrArgType, i, err)
 	}
 	bad := false
-	x = walkPlaceholders(x, len(a.attachments), func(idx int) any {
-		return base64.StdEncoding.EncodeToString(a.attachments[idx])
-	}, &bad)
+	x = walkPlaceholders(x, len(a.attachments), func(idx int) any { return a.attachments[idx] }, &bad)
 	if bad {
 		return invalid("illegal attachments")
 	}
-	b, err := json.Marshal(x)
-	if err != nil {
-		return fmt.Errorf("%w: argument %d: %w", ErrArgType, i, err)
+	dst := reflect.ValueOf(v)
+	if dst.Kind() != reflect.Pointer || dst.IsNil() {
+		return fmt.Errorf("%w: argument %d: Decode needs a non-nil pointer, got %T", ErrArgType, i, v)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := assign(dst.Elem(), x); err != nil {
 		return fmt.Errorf("%w: argument %d: %w", ErrArgType, i, err)
 	}
 	return nil
+}
+
+// holdsAttachment reports whether a decoded tree contains a []byte.
+func holdsAttachment(x any) bool {
+	switch v := x.(type) {
+	case []byte:
+		return true
+	case []any:
+		for _, e := range v {
+			if holdsAttachment(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range v {
+			if holdsAttachment(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// assign stores the decoded tree x into dst. Subtrees without attachments
+// go through encoding/json, so they decode exactly as json.Unmarshal
+// would; the path to each attachment is built here.
+func assign(dst reflect.Value, x any) error {
+	if !holdsAttachment(x) {
+		b, err := json.Marshal(x)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, dst.Addr().Interface())
+	}
+	t := dst.Type()
+	switch {
+	case t.Kind() == reflect.Interface && reflect.TypeOf(x).AssignableTo(t):
+		dst.Set(reflect.ValueOf(x))
+		return nil
+	case t.Kind() == reflect.Pointer:
+		p := reflect.New(t.Elem())
+		if err := assign(p.Elem(), x); err != nil {
+			return err
+		}
+		dst.Set(p)
+		return nil
+	}
+	switch v := x.(type) {
+	case []byte:
+		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+			dst.SetBytes(v)
+			return nil
+		}
+		if t.Kind() == reflect.String {
+			dst.SetString(string(v))
+			return nil
+		}
+	case []any:
+		switch t.Kind() {
+		case reflect.Slice:
+			out := reflect.MakeSlice(t, len(v), len(v))
+			for i, e := range v {
+				if err := assign(out.Index(i), e); err != nil {
+					return err
+				}
+			}
+			dst.Set(out)
+			return nil
+		case reflect.Array:
+			for i := 0; i < len(v) && i < t.Len(); i++ {
+				if err := assign(dst.Index(i), v[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	case map[string]any:
+		switch t.Kind() {
+		case reflect.Map:
+			if t.Key().Kind() != reflect.String {
+				break
+			}
+			out := reflect.MakeMapWithSize(t, len(v))
+			for k, e := range v {
+				ev := reflect.New(t.Elem()).Elem()
+				if err := assign(ev, e); err != nil {
+					return err
+				}
+				out.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), ev)
+			}
+			dst.Set(out)
+			return nil
+		case reflect.Struct:
+			for _, f := range fieldsOf(t) {
+				e, ok := v[f.name]
+				if !ok {
+					for k, ev := range v {
+						if strings.EqualFold(k, f.name) {
+							e, ok = ev, true
+							break
+						}
+					}
+				}
+				if !ok {
+					continue
+				}
+				fv, err := dst.FieldByIndexErr(f.index)
+				if err != nil {
+					continue
+				}
+				if err := assign(fv, e); err != nil {
+					return fmt.Errorf("field %s: %w", f.name, err)
+				}
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot decode %T holding binary data into %v", x, t)
 }
 
 // Values decodes every argument into any: JSON objects as map[string]any,

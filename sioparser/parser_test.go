@@ -241,6 +241,38 @@ func TestEncodeNestedBinary(t *testing.T) {
 	}
 }
 
+// Attachments under any inside typed targets arrive as []byte too.
+func TestDecodeBinaryUnderAny(t *testing.T) {
+	p, err := NewEvent("/", "x", map[string]any{"list": []any{1, map[string]any{"small": []byte{1, 2}}}, "b": []byte{3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, args, _ := ParseEvent(p)
+	var m map[string]any
+	if err := args.Decode(0, &m); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := m["b"].([]byte); !bytes.Equal(b, []byte{3}) {
+		t.Errorf("map: b = %#v", m["b"])
+	}
+	var s struct {
+		List []any
+		B    []byte
+		Opt  *[]byte `json:"b2"`
+	}
+	if err := args.Decode(0, &s); err != nil {
+		t.Fatal(err)
+	}
+	small, _ := s.List[1].(map[string]any)["small"].([]byte)
+	if !bytes.Equal(small, []byte{1, 2}) || !bytes.Equal(s.B, []byte{3}) || s.List[0] != 1.0 {
+		t.Errorf("struct: %#v", s)
+	}
+	var wrong struct{ B int }
+	if err := args.Decode(0, &wrong); !errors.Is(err, ErrArgType) {
+		t.Errorf("binary into int: %v", err)
+	}
+}
+
 func TestParseArgsScalars(t *testing.T) {
 	p := &Packet{Type: Ack, Data: []byte(`[1, -2.5e3 ,true,null,"s]",{"a":[1]},[2],3]`)}
 	args, err := ParseArgs(p)

@@ -55,6 +55,7 @@ type Socket struct {
 	acks            map[uint64]func(sioparser.Args, error)
 	inbox           []*sioparser.Packet
 	dispatching     bool
+	leaving         bool // the client sent DISCONNECT
 }
 
 // ID returns the socket's id, also the name of its own room.
@@ -416,6 +417,11 @@ func (s *Socket) onPacket(p *sioparser.Packet) {
 		s.mu.Unlock()
 		return
 	}
+	if p.Type == sioparser.Disconnect {
+		// The client may close its connection right after; that close
+		// must not hide why the socket ends.
+		s.leaving = true
+	}
 	s.inbox = append(s.inbox, p)
 	if !s.dispatching {
 		s.dispatching = true
@@ -519,6 +525,9 @@ func (s *Socket) onClose(reason string) {
 	if !s.connected {
 		s.mu.Unlock()
 		return
+	}
+	if s.leaving {
+		reason = ReasonClientNamespaceDisconnect
 	}
 	disconnecting := slices.Clone(s.onDisconnecting)
 	s.mu.Unlock()
