@@ -2,8 +2,6 @@ package engineio
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wsio/wsio/eioparser"
+	"github.com/wsio/wsio/internal/sid"
 )
 
 // Server is an Engine.IO v4 server, an http.Handler. Mount it at its path
@@ -285,9 +284,7 @@ func (srv *Server) newID(r *http.Request) (string, error) {
 	if srv.cfg.GenerateID != nil {
 		return srv.cfg.GenerateID(r)
 	}
-	var b [15]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+	return sid.New(), nil
 }
 
 func (srv *Server) add(s *Session) bool {

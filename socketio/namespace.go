@@ -2,8 +2,6 @@ package socketio
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net"
 	"slices"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wsio/wsio/adapter"
+	"github.com/wsio/wsio/internal/sid"
 	"github.com/wsio/wsio/sioparser"
 )
 
@@ -287,13 +286,8 @@ func (n *Namespace) cleanupIfEmpty() {
 	}
 }
 
-// newID returns a socket id as Node makes them: 15 random bytes in
-// URL-safe base64, 20 characters.
-func newID() string {
-	var b [15]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
+// newID returns a socket id as Node makes them.
+func newID() string { return sid.New() }
 
 func buildHandshake(c *client, auth map[string]any) adapter.Handshake {
 	r := c.sess.Request()
