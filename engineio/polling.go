@@ -157,8 +157,8 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.srv.writeHeaders(w, r, false)
 	h := w.Header()
-	h.Set("Content-Type", "text/html")
-	h.Set("Content-Length", "2")
+	h["Content-Type"] = hdrTextHTML
+	h["Content-Length"] = hdrTwo
 	_, _ = io.WriteString(w, "ok")
 }
 
@@ -227,7 +227,7 @@ func (srv *Server) writePayload(w http.ResponseWriter, r *http.Request, batch []
 	if extra != nil {
 		extra(h)
 	}
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h["Content-Type"] = hdrTextPlain
 	if enc := srv.compression(r, len(out)); enc != "" {
 		h.Set("Content-Encoding", enc)
 		h.Add("Vary", "Accept-Encoding")
@@ -245,7 +245,7 @@ func base64Len(n int) int { return (n+2)/3*4 + 1 }
 // hooks, and on the handshake the initial-headers hook.
 func (srv *Server) writeHeaders(w http.ResponseWriter, r *http.Request, initial bool) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = hdrNoStore
 	if ua := r.Header.Get("User-Agent"); strings.Contains(ua, ";MSIE") || strings.Contains(ua, "Trident/") {
 		h.Set("X-XSS-Protection", "0")
 	}

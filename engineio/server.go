@@ -76,14 +76,14 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if srv.cfg.CORS != nil && srv.cfg.CORS.apply(w, r) {
 		return // a preflight, answered
 	}
-	q := r.URL.Query()
-	transport := q.Get("transport")
+	raw := r.URL.RawQuery
+	transport := queryGet(raw, "transport")
 	upgrade := isWebSocketRequest(r)
 	if !srv.cfg.transports[transport] {
 		srv.refuse(w, r, CodeUnknownTransport, "", nil)
 		return
 	}
-	sid := q.Get("sid")
+	sid := queryGet(raw, "sid")
 	if sid == "" {
 		srv.handshake(w, r, transport, upgrade)
 		return
@@ -93,7 +93,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		srv.refuse(w, r, CodeUnknownSID, "", nil)
 		return
 	}
-	if q.Get("EIO") != "4" {
+	if queryGet(raw, "EIO") != "4" {
 		srv.refuse(w, r, CodeBadRequest, "", errors.New("protocol mismatch"))
 		return
 	}
@@ -142,7 +142,7 @@ func (srv *Server) handshake(w http.ResponseWriter, r *http.Request, transport s
 			return
 		}
 	}
-	if r.URL.Query().Get("EIO") != "4" {
+	if queryGet(r.URL.RawQuery, "EIO") != "4" {
 		srv.refuse(w, r, CodeUnsupportedProtocolVersion, "", nil)
 		return
 	}
