@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -22,4 +23,22 @@ func TestQueryGet(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzQueryGet checks queryGet against url.ParseQuery.
+func FuzzQueryGet(f *testing.F) {
+	for _, s := range []string{"EIO=4&transport=polling&sid=abc", "a=%41&a=2", "x+y=1&%", "sid=&sid=2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if strings.Contains(raw, ";") {
+			return // net/url refuses semicolons; Engine.IO clients never send them
+		}
+		want, _ := url.ParseQuery(raw)
+		for _, k := range []string{"EIO", "transport", "sid", "x y", "a"} {
+			if got := queryGet(raw, k); got != want.Get(k) {
+				t.Fatalf("%q %s: %q, want %q", raw, k, got, want.Get(k))
+			}
+		}
+	})
 }
