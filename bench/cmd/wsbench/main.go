@@ -7,6 +7,7 @@
 //	go run ./cmd/wsbench [-out RESULTS.md] [-n 10000] [-count 6] ...
 //	go run ./cmd/wsbench idle-server -lib wsio [-n 10000] [-compress] [-detach]
 //	go run ./cmd/wsbench -only eio [-eio-reps 3] [-eio-cases REGEXP] ...
+//	go run ./cmd/wsbench -only sio [-eio-reps 3] [-sio-idle 10000] ...
 //
 // Without a subcommand it runs, in order, the frame micro benchmarks and
 // the echo benchmarks (go test, then benchstat), CPU and heap profiles of
@@ -50,6 +51,10 @@ func run(args []string) error {
 			return eioServerMain(args[1:])
 		case "eio-load":
 			return eioLoadMain(args[1:])
+		case "sio-server":
+			return sioServerMain(args[1:])
+		case "sio-load":
+			return sioLoadMain(args[1:])
 		case "help", "-h", "-help", "--help":
 			fmt.Fprint(os.Stderr, usage)
 			return nil
@@ -67,4 +72,8 @@ const usage = `wsbench runs the WebSocket library comparison and writes RESULTS.
                                   updates only its section of RESULTS.md
   wsbench eio-server              our Engine.IO echo server on 127.0.0.1 (prints its port)
   wsbench eio-load -url URL ...   one Engine.IO load measurement (prints a JSON line)
+  wsbench -only sio               only the Socket.IO comparison (ours vs Node's socket.io and
+                                  zishang520/socket.io); updates only its section of RESULTS.md
+  wsbench sio-server              our Socket.IO server on 127.0.0.1 (prints its port)
+  wsbench sio-load -url URL ...   one Socket.IO load measurement (prints a JSON line)
 `

@@ -15,7 +15,8 @@ import (
 // re-executes os.Args[0] with a subcommand.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && (os.Args[1] == "idle-server" || os.Args[1] == "idle-client" ||
-		os.Args[1] == "eio-server" || os.Args[1] == "eio-load") {
+		os.Args[1] == "eio-server" || os.Args[1] == "eio-load" ||
+		os.Args[1] == "sio-server" || os.Args[1] == "sio-load") {
 		if err := run(os.Args[1:]); err != nil {
 			os.Stderr.WriteString("wsbench: " + err.Error() + "\n")
 			os.Exit(1)

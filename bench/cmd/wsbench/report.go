@@ -219,6 +219,9 @@ func (r *runner) report() string {
 	if r.eio != nil {
 		w("\n%s", r.eioReport())
 	}
+	if r.sio != nil {
+		w("\n%s", r.sioReport())
+	}
 	return b.String()
 }
 

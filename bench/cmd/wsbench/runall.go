@@ -44,6 +44,13 @@ type config struct {
 	eioRetryBudget time.Duration
 	node           string // node binary; "none" measures ours only
 	interop        string // the interop directory: node/ scripts and node_modules
+
+	sioIdle         int           // Socket.IO: idle connections for the memory case
+	sioIdleReps     int           // Socket.IO: idle measurements per server
+	sioIdleWait     time.Duration // Socket.IO: idle time before the RSS is read
+	sioBurst        int           // Socket.IO: K of the broadcast case
+	sioBcastClients int           // Socket.IO: clients of the broadcast case
+	sioZsio         bool          // Socket.IO: build and measure internal/zsioserver
 }
 
 // step records one command of the run, for the report.
@@ -69,6 +76,7 @@ type runner struct {
 	testBin               string // the bench package's test binary, built once
 	srcStart, srcEnd      string // fingerprints of the wsio sources
 	eio                   *eioRun
+	sio                   *sioRun
 	cmdline               string // how wsbench was invoked
 }
 
@@ -92,9 +100,9 @@ func runAllMain(args []string) error {
 	flags.StringVar(&c.microBenchtime, "micro-benchtime", "200ms", "go test -benchtime for the frame micro benchmarks")
 	flags.StringVar(&c.profBenchtime, "prof-benchtime", "3s", "go test -benchtime for the CPU profiles")
 	flags.StringVar(&c.benchstat, "benchstat", "", "benchstat binary (default: from PATH, else $(go env GOPATH)/bin/benchstat)")
-	flags.StringVar(&skip, "skip", "", "comma-separated steps to skip: micro, echo, profile, idle, eio")
+	flags.StringVar(&skip, "skip", "", "comma-separated steps to skip: micro, echo, profile, idle, eio, sio")
 	flags.DurationVar(&c.idleTimeout, "idle-timeout", 3*time.Minute, "time limit of one idle measurement")
-	flags.StringVar(&c.only, "only", "", "eio: run only the Engine.IO comparison and replace only its section of -out")
+	flags.StringVar(&c.only, "only", "", "eio or sio: run only the Engine.IO or the Socket.IO comparison and replace only its section of -out")
 	flags.IntVar(&c.eioReps, "eio-reps", 3, "Engine.IO: measurements per case and server (the median is reported)")
 	flags.DurationVar(&c.eioWarmup, "eio-warmup", 300*time.Millisecond, "Engine.IO: load before each measured window")
 	flags.DurationVar(&c.eioDuration, "eio-duration", time.Second, "Engine.IO: measured window of each measurement")
@@ -104,14 +112,23 @@ func runAllMain(args []string) error {
 	flags.StringVar(&c.eioCases, "eio-cases", "", "Engine.IO: regexp selecting cases by name, e.g. 'websocket/echo' (default all)")
 	flags.StringVar(&c.node, "node", "", "Engine.IO: node binary (default: node from PATH; none: measure ours only)")
 	flags.StringVar(&c.interop, "interop", "../interop", "Engine.IO: directory with node/bench-eio-server.mjs and node_modules")
+	flags.IntVar(&c.sioIdle, "sio-idle", 10000, "Socket.IO: idle connections for the memory-per-connection case")
+	flags.IntVar(&c.sioIdleReps, "sio-idle-reps", 3, "Socket.IO: idle measurements per server, each against a fresh server process")
+	flags.DurationVar(&c.sioIdleWait, "sio-idle-wait", 3*time.Second, "Socket.IO: how long the idle connections stay open before the server's RSS is read")
+	flags.IntVar(&c.sioBurst, "sio-burst", 10, "Socket.IO: msg events per broadcast round sent to every socket")
+	flags.IntVar(&c.sioBcastClients, "sio-bcast-clients", 1000, "Socket.IO: clients of the broadcast case")
+	flags.BoolVar(&c.sioZsio, "sio-zsio", true, "Socket.IO: build internal/zsioserver (github.com/zishang520/socket.io) and measure it too")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flags.Args())
 	}
-	if c.only != "" && c.only != "eio" {
-		return fmt.Errorf("-only %q: the only part that runs alone is eio", c.only)
+	if c.only != "" && c.only != "eio" && c.only != "sio" {
+		return fmt.Errorf("-only %q: the parts that run alone are eio and sio", c.only)
+	}
+	if c.sioIdle < 1 || c.sioIdleReps < 0 || c.sioBurst < 1 || c.sioBurst > 10000 || c.sioBcastClients < 1 {
+		return errors.New("-sio-idle and -sio-bcast-clients must be >= 1, -sio-idle-reps >= 0, 1 <= -sio-burst <= 10000")
 	}
 	if c.eioCases != "" {
 		if _, err := regexp.Compile(c.eioCases); err != nil {
@@ -144,6 +161,9 @@ func runAllMain(args []string) error {
 	if c.only == "eio" {
 		return r.runOnlyEIO()
 	}
+	if c.only == "sio" {
+		return r.runOnlySIO()
+	}
 	// One build of the benchmarks serves every step, so that all of them
 	// measure the same snapshot of the websocket package; the fingerprint
 	// taken again at the end tells whether the sources moved meanwhile.
@@ -174,6 +194,9 @@ func runAllMain(args []string) error {
 	if !c.skip["eio"] {
 		r.runEIO()
 	}
+	if !c.skip["sio"] {
+		r.runSIO()
+	}
 	report := r.report()
 	if err := os.WriteFile(c.out, []byte(report), 0o644); err != nil {
 		return err
@@ -200,6 +223,22 @@ func (r *runner) runOnlyEIO() error {
 		return err
 	}
 	logf("updated the Engine.IO section of %s in %v", r.cfg.out, time.Since(r.start).Round(time.Second))
+	return nil
+}
+
+// runOnlySIO runs the Socket.IO comparison alone and replaces its section
+// of the report, keeping the rest of the file as it is.
+func (r *runner) runOnlySIO() error {
+	r.runSIO()
+	old, err := os.ReadFile(r.cfg.out)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	out := replaceSection(string(old), sioSectionTitle, r.sioReport())
+	if err := os.WriteFile(r.cfg.out, []byte(out), 0o644); err != nil {
+		return err
+	}
+	logf("updated the Socket.IO section of %s in %v", r.cfg.out, time.Since(r.start).Round(time.Second))
 	return nil
 }
 
