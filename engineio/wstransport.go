@@ -59,15 +59,7 @@ func (s *Session) writeLoop() {
 		ws := s.ws
 		s.mu.Unlock()
 
-		var err error
-		for i := range batch {
-			if err = writePacket(ws, &batch[i]); err != nil {
-				break
-			}
-		}
-		s.mu.Lock()
-		s.releaseLocked(batch)
-		s.mu.Unlock()
+		err := s.writeBatch(ws, batch)
 		if err != nil {
 			s.terminate(ReasonTransportError, err)
 			s.mu.Lock()
@@ -86,6 +78,21 @@ func (s *Session) nudgeWriterLocked() {
 		default:
 		}
 	}
+}
+
+// writeBatch writes packets taken from the queue, then gives their memory
+// and byte count back.
+func (s *Session) writeBatch(ws *websocket.Conn, batch []outPacket) error {
+	var err error
+	for i := range batch {
+		if err = writePacket(ws, &batch[i]); err != nil {
+			break
+		}
+	}
+	s.mu.Lock()
+	s.releaseLocked(batch)
+	s.mu.Unlock()
+	return err
 }
 
 // writePacket writes one packet as one WebSocket message: binary data raw,
@@ -184,14 +191,8 @@ func (s *Session) deliverAndReply(ws *websocket.Conn, typ websocket.MessageType,
 	s.writing = true
 	batch := s.takeLocked()
 	s.mu.Unlock()
-	var err error
-	for i := range batch {
-		if err = writePacket(ws, &batch[i]); err != nil {
-			break
-		}
-	}
+	err := s.writeBatch(ws, batch)
 	s.mu.Lock()
-	s.releaseLocked(batch)
 	s.writing = false
 	if err == nil {
 		s.flushLocked() // what other goroutines queued meanwhile

@@ -18,6 +18,9 @@ var (
 	ErrDisconnected  = errors.New("socketio: socket disconnected")
 )
 
+// maxInbox bounds the events of one socket waiting for its handlers.
+const maxInbox = 1024
+
 func isReserved(event string) bool { return sioparser.IsReserved(event) }
 
 // Handshake describes how a socket connected (Node: socket.handshake).
@@ -55,7 +58,8 @@ type Socket struct {
 	acks            map[uint64]func(sioparser.Args, error)
 	inbox           []*sioparser.Packet
 	dispatching     bool
-	leaving         bool // the client sent DISCONNECT
+	leaving         bool       // the client sent DISCONNECT
+	inboxRoom       *sync.Cond // signalled when the inbox shrinks or the socket closes
 }
 
 // ID returns the socket's id, also the name of its own room.
@@ -417,6 +421,19 @@ func (s *Socket) onPacket(p *sioparser.Packet) {
 		s.mu.Unlock()
 		return
 	}
+	// A client that sends faster than its handlers run waits here, on its
+	// own connection's goroutine: the inbox never holds more than
+	// maxInbox packets.
+	for len(s.inbox) >= maxInbox && s.connected {
+		if s.inboxRoom == nil {
+			s.inboxRoom = sync.NewCond(&s.mu)
+		}
+		s.inboxRoom.Wait()
+	}
+	if !s.connected {
+		s.mu.Unlock()
+		return
+	}
 	if p.Type == sioparser.Disconnect {
 		// The client may close its connection right after; that close
 		// must not hide why the socket ends.
@@ -442,6 +459,9 @@ func (s *Socket) dispatch() {
 		p := s.inbox[0]
 		s.inbox[0] = nil
 		s.inbox = s.inbox[1:]
+		if s.inboxRoom != nil {
+			s.inboxRoom.Signal()
+		}
 		s.mu.Unlock()
 		switch p.Type {
 		case sioparser.Event, sioparser.BinaryEvent:
@@ -539,6 +559,9 @@ func (s *Socket) onClose(reason string) {
 	}
 	s.mu.Lock()
 	s.connected = false
+	if s.inboxRoom != nil {
+		s.inboxRoom.Broadcast()
+	}
 	acks := s.acks
 	s.acks = map[uint64]func(sioparser.Args, error){}
 	handlers := slices.Clone(s.onDisconnect)

@@ -207,3 +207,46 @@ func TestReservedEventsRefused(t *testing.T) {
 		t.Errorf("reason %q", r)
 	}
 }
+
+// A client that sends faster than its handler runs is held back at the
+// inbox bound; every event still arrives, in order.
+func TestInboxBoundKeepsOrder(t *testing.T) {
+	srv := newServer(t, nil)
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var seen []int
+	done := make(chan struct{})
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("n", func(i int) {
+			if i == 0 {
+				<-gate
+			}
+			mu.Lock()
+			seen = append(seen, i)
+			n := len(seen)
+			mu.Unlock()
+			if n == 1500 {
+				close(done)
+			}
+		})
+	})
+	c := dial(t, srv, transports["websocket"])
+	c.connect("/", nil)
+	for i := range 1500 {
+		c.emit("/", "n", i)
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(gate)
+	select {
+	case <-done:
+	case <-time.After(testTimeout):
+		t.Fatal("events lost")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, v := range seen {
+		if v != i {
+			t.Fatalf("event %d is %d", i, v)
+		}
+	}
+}

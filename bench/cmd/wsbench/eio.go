@@ -413,9 +413,15 @@ func procStatusField(pid int, field string) string {
 	return ""
 }
 
-// runEIOLoad runs this binary's eio-load subcommand and decodes its result;
-// the child is killed by its pid if it overruns.
+// runEIOLoad runs this binary's eio-load subcommand and decodes its result.
 func runEIOLoad(args []string, limit time.Duration) (eioload.Result, error) {
+	return runChildJSON[eioload.Result]("eio-load", args, limit)
+}
+
+// runChildJSON runs this binary with args, bounded by limit, and decodes
+// the one JSON line it prints.
+func runChildJSON[R any](name string, args []string, limit time.Duration) (R, error) {
+	var res R
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
@@ -423,11 +429,10 @@ func runEIOLoad(args []string, limit time.Duration) (eioload.Result, error) {
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.Output()
 	if err != nil {
-		return eioload.Result{}, err
+		return res, err
 	}
-	var res eioload.Result
 	if err := json.Unmarshal(bytes.TrimSpace(out), &res); err != nil {
-		return res, fmt.Errorf("eio-load printed %q: %w", out, err)
+		return res, fmt.Errorf("%s printed %q: %w", name, out, err)
 	}
 	return res, nil
 }
@@ -436,7 +441,19 @@ func runEIOLoad(args []string, limit time.Duration) (eioload.Result, error) {
 // 127.0.0.1 at /engine.io/, prints the port, and exits when stdin closes
 // or the time limit passes.
 func eioServerMain(args []string) error {
-	fs := flag.NewFlagSet("eio-server", flag.ContinueOnError)
+	return serveChild("eio-server", "/engine.io/", eioserver.New(), args)
+}
+
+// childServer is a server a child process runs for a measurement.
+type childServer interface {
+	http.Handler
+	Shutdown(context.Context) error
+}
+
+// serveChild serves h at path on a free 127.0.0.1 port, prints the port,
+// and returns when stdin closes or the -limit flag's time passes.
+func serveChild(name, path string, h childServer, args []string) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	limit := fs.Duration("limit", 15*time.Minute, "exit after this long in any case")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -445,9 +462,8 @@ func eioServerMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	eio := eioserver.New()
 	mux := http.NewServeMux()
-	mux.Handle("/engine.io/", eio)
+	mux.Handle(path, h)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	fmt.Println(ln.Addr().(*net.TCPAddr).Port)
@@ -465,7 +481,7 @@ func eioServerMain(args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = eio.Shutdown(ctx)
+	_ = h.Shutdown(ctx)
 	_ = srv.Close()
 	return err2
 }

@@ -7,9 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -285,58 +282,14 @@ func findSIONode(flagValue, interop string) (string, error) {
 
 // runSIOLoad runs this binary's sio-load subcommand and decodes its result.
 func runSIOLoad(args []string, limit time.Duration) (sioload.Result, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Stderr = os.Stderr
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.Output()
-	if err != nil {
-		return sioload.Result{}, err
-	}
-	var res sioload.Result
-	if err := json.Unmarshal(bytes.TrimSpace(out), &res); err != nil {
-		return res, fmt.Errorf("sio-load printed %q: %w", out, err)
-	}
-	return res, nil
+	return runChildJSON[sioload.Result]("sio-load", args, limit)
 }
 
 // sioServerMain serves our socketio server (internal/sioserver) on
 // 127.0.0.1 at /socket.io/, prints the port, and exits when stdin closes
 // or the time limit passes.
 func sioServerMain(args []string) error {
-	fs := flag.NewFlagSet("sio-server", flag.ContinueOnError)
-	limit := fs.Duration("limit", 15*time.Minute, "exit after this long in any case")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	sio := sioserver.New()
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", sio)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	fmt.Println(ln.Addr().(*net.TCPAddr).Port)
-
-	stdinDone := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		close(stdinDone)
-	}()
-	var err2 error
-	select {
-	case <-stdinDone:
-	case <-time.After(*limit):
-		err2 = fmt.Errorf("time limit of %v reached", *limit)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = sio.Shutdown(ctx)
-	_ = srv.Close()
-	return err2
+	return serveChild("sio-server", "/socket.io/", sioserver.New(), args)
 }
 
 // sioLoadMain runs one measurement (internal/sioload) and prints its
