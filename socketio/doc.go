@@ -18,8 +18,9 @@
 // client's connection, before any of the socket's events: set the socket's
 // handlers there. A socket's events then reach its handlers one at a time,
 // in the order the client sent them, on a goroutine that exists only while
-// there are events to deliver. Acknowledgements are handled as they arrive,
-// so a handler may wait in EmitWithAck. Emit and every broadcast may be
+// there are events to deliver; once 1024 of a socket's events wait, its
+// client's connection is read no further until they drain. Acknowledgements
+// are handled as they arrive, so a handler may wait in EmitWithAck. Emit and every broadcast may be
 // called from any goroutine; writes never wait for the client: each
 // connection has a bounded queue (engineio.Options.MaxBufferedBytes), and a
 // client that lets it fill is disconnected, while volatile packets are
