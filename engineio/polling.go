@@ -151,7 +151,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, p := range packets {
-		if !s.handlePacket(p) {
+		if !s.handlePacket(p, false) {
 			break
 		}
 	}

@@ -58,11 +58,13 @@ type Session struct {
 	closeTimer *time.Timer   // a closing polling session waits this long for a GET
 
 	// websocket
-	ws        *websocket.Conn
-	writing   bool          // a writer goroutine is draining the queue
-	lingering bool          // the writer waits for more packets
-	inReader  bool          // the reader is delivering a message: it writes the replies itself
-	wake      chan struct{} // wakes a lingering writer
+	ws         *websocket.Conn
+	writing    bool          // a writer goroutine is draining the queue
+	lingering  bool          // the writer waits for more packets
+	inReader   bool          // the reader is delivering a message: it writes the replies itself
+	inCallback bool          // the reader is in the message callback, which may release it
+	readerGen  uint64        // incremented by ReleaseReader: a reader whose generation is stale exits
+	wake       chan struct{} // wakes a lingering writer
 
 	// upgrade
 	probe        *websocket.Conn // the WebSocket being probed
@@ -335,7 +337,7 @@ func (s *Session) terminate(reason string, err error) {
 
 // handlePacket acts on one packet from the client's current transport. It
 // returns false once the session is closed.
-func (s *Session) handlePacket(p eioparser.Packet) bool {
+func (s *Session) handlePacket(p eioparser.Packet, reader bool) bool {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		closed := s.state == stateClosed
@@ -362,15 +364,65 @@ func (s *Session) handlePacket(p eioparser.Packet) bool {
 		s.terminate(ReasonTransportClose, nil)
 		return false
 	case eioparser.PacketMessage:
-		s.deliver.Lock()
-		s.mu.Lock()
-		fn := s.onMessage
-		s.mu.Unlock()
-		if fn != nil {
-			fn(p.Data, p.Binary)
-		}
+		s.deliverMessage(p, reader)
+	}
+	return true
+}
+
+// deliverMessage calls the message callback, one call at a time. reader is
+// true on the WebSocket reader, whose callback may hand reading on with
+// ReleaseReader; the delivery lock then passes on too.
+func (s *Session) deliverMessage(p eioparser.Packet, reader bool) {
+	s.deliver.Lock()
+	s.mu.Lock()
+	fn := s.onMessage
+	gen := s.readerGen
+	s.inCallback = reader
+	s.mu.Unlock()
+	if fn != nil {
+		fn(p.Data, p.Binary)
+	}
+	s.mu.Lock()
+	released := reader && s.readerGen != gen
+	if !released {
+		s.inCallback = false
+	}
+	s.mu.Unlock()
+	if !released {
 		s.deliver.Unlock()
 	}
+}
+
+// CanReleaseReader reports whether a message callback is running on the
+// session's WebSocket reader, so that ReleaseReader would hand reading on.
+// A callback uses it to decide whether it may run long work in place.
+func (s *Session) CanReleaseReader() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inCallback && s.state == stateOpen
+}
+
+// ReleaseReader lets the client's next messages be read and delivered
+// while the running message callback goes on: a new goroutine takes over
+// the WebSocket, and the goroutine of the running callback exits when the
+// callback returns. Callbacks may then run concurrently. It may be called
+// from any goroutine and reports whether a reader was released; it does
+// nothing (false) when no callback runs on the WebSocket reader.
+func (s *Session) ReleaseReader() bool {
+	s.mu.Lock()
+	if !s.inCallback || s.state != stateOpen || s.ws == nil {
+		s.mu.Unlock()
+		return false
+	}
+	s.inCallback = false
+	s.inReader = false // what the callback sends from now on goes to the writer
+	s.readerGen++
+	ws := s.ws
+	s.flushLocked() // what it queued so far, too
+	s.srv.wg.add()
+	s.mu.Unlock()
+	s.deliver.Unlock()
+	go s.readLoop(ws, false)
 	return true
 }
 

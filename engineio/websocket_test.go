@@ -206,3 +206,57 @@ func TestSharedMessage(t *testing.T) {
 		t.Errorf("polling %q", r.body)
 	}
 }
+
+// A callback that releases the reader keeps running while the next
+// messages are read and delivered; what it sends before and after goes
+// out; and it can wait for a later message.
+func TestReleaseReader(t *testing.T) {
+	second := make(chan string, 1)
+	var canRelease, released, again bool
+	st := newTestServer(t, nil, func(s *Session) {
+		s.OnMessage(func(data []byte, binary bool) {
+			switch string(data) {
+			case "first":
+				canRelease = s.CanReleaseReader()
+				_ = s.Send([]byte("before"), false)
+				released = s.ReleaseReader()
+				again = s.ReleaseReader()
+				got := <-second // delivered by the new reader
+				_ = s.Send([]byte("after "+got), false)
+			default:
+				second <- string(data)
+			}
+		})
+	})
+	c := st.dial(t, "EIO=4&transport=websocket")
+	readWS(t, c) // open
+	writeWS(t, c, websocket.MessageText, "4first")
+	if _, m := readWS(t, c); m != "4before" {
+		t.Fatalf("got %q", m)
+	}
+	writeWS(t, c, websocket.MessageText, "4second")
+	if _, m := readWS(t, c); m != "4after second" {
+		t.Fatalf("got %q", m)
+	}
+	if !canRelease || !released || again {
+		t.Errorf("CanReleaseReader %v, ReleaseReader %v then %v", canRelease, released, again)
+	}
+	// The session goes on as usual.
+	writeWS(t, c, websocket.MessageText, "4third")
+	if got := <-second; got != "third" {
+		t.Errorf("third message %q", got)
+	}
+}
+
+// Callbacks of polling requests cannot release anything.
+func TestReleaseReaderPolling(t *testing.T) {
+	res := make(chan [2]bool, 1)
+	st := newTestServer(t, nil, func(s *Session) {
+		s.OnMessage(func([]byte, bool) { res <- [2]bool{s.CanReleaseReader(), s.ReleaseReader()} })
+	})
+	_, q := st.open(t)
+	st.post(t, q, "4x")
+	if r := <-res; r[0] || r[1] {
+		t.Errorf("CanReleaseReader %v, ReleaseReader %v on polling", r[0], r[1])
+	}
+}

@@ -161,32 +161,44 @@ func (s *Session) readLoop(ws *websocket.Conn, probing bool) {
 			}
 			return
 		}
+		released := false
 		if live {
 			if probing {
 				live, probing = s.handleMessage(ws, typ, (*bp)[:n], probing)
 			} else {
-				live = s.deliverAndReply(ws, typ, (*bp)[:n])
+				live, released = s.deliverAndReply(ws, typ, (*bp)[:n])
 			}
 		}
 		bufpool.Put(bp)
+		if released {
+			return // another goroutine reads ws now
+		}
 	}
 }
 
 // deliverAndReply handles one message from the session's WebSocket. What
 // the callbacks queue meanwhile is written by this goroutine when they
 // return, without handing it to a writer goroutine: an echo costs no
-// goroutine switch. Only this client's reads wait for those writes.
-func (s *Session) deliverAndReply(ws *websocket.Conn, typ websocket.MessageType, b []byte) bool {
+// goroutine switch. Only this client's reads wait for those writes. It
+// reports whether ws still serves the session, and whether the callback
+// released this goroutine (ReleaseReader), which must then stop reading.
+func (s *Session) deliverAndReply(ws *websocket.Conn, typ websocket.MessageType, b []byte) (live, released bool) {
 	s.mu.Lock()
 	s.inReader = true
+	gen := s.readerGen
 	s.mu.Unlock()
-	live, _ := s.handleMessage(ws, typ, b, false)
+	live, _ = s.handleMessage(ws, typ, b, false)
 	s.mu.Lock()
+	if s.readerGen != gen {
+		s.flushLocked()
+		s.mu.Unlock()
+		return live, true
+	}
 	s.inReader = false
 	if s.writing || s.ws != ws || len(s.queue) == 0 || s.state != stateOpen {
 		s.flushLocked()
 		s.mu.Unlock()
-		return live
+		return live, false
 	}
 	s.writing = true
 	batch := s.takeLocked()
@@ -200,9 +212,9 @@ func (s *Session) deliverAndReply(ws *websocket.Conn, typ websocket.MessageType,
 	s.mu.Unlock()
 	if err != nil {
 		s.terminate(ReasonTransportError, err)
-		return false
+		return false, false
 	}
-	return live
+	return live, false
 }
 
 // handleMessage decodes and acts on one WebSocket message. It reports
@@ -226,7 +238,7 @@ func (s *Session) handleMessage(ws *websocket.Conn, typ websocket.MessageType, b
 	if probing {
 		return s.handleProbe(ws, p)
 	}
-	return s.handlePacket(p), false
+	return s.handlePacket(p, !probing), false
 }
 
 // transportFailed ends the session when its current WebSocket fails, or the

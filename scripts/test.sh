@@ -12,6 +12,12 @@ if [ -f interop/package-lock.json ]; then
     apt-get update -qq && apt-get install -y -qq nodejs npm
   fi
   (cd interop && npm ci --no-audit --no-fund --loglevel=error)
+  # Debian's headless Chromium, which interop/browser_test.go drives with
+  # playwright-core (never a browser download of playwright's own).
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "chromium is missing: installing chromium"
+    apt-get update -qq && apt-get install -y -qq chromium
+  fi
 fi
 
 bash scripts/lint.sh

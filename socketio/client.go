@@ -39,6 +39,16 @@ type client struct {
 	dec       sioparser.Decoder
 	binTimer  *time.Timer // a binary packet's attachments are late
 	connTimer *time.Timer // no namespace joined in time
+	// A message read by the engine's WebSocket reader is handled on that
+	// goroutine, handlers included (runInline). slowTimer hands reading on
+	// to a new goroutine when they take longer than inlineBudget, so that
+	// acks, pongs and other namespaces' packets are never held up behind a
+	// blocking handler. releasable is true while handlers run inline;
+	// released counts the hand-overs.
+	relMu      sync.Mutex
+	releasable bool
+	released   uint64
+	slowTimer  *time.Timer
 
 	mu      sync.Mutex
 	sockets map[string]*Socket // by namespace
@@ -66,7 +76,52 @@ func newClient(srv *Server, sess *engineio.Session) *client {
 	return c
 }
 
+// inlineBudget is how long handlers may run on the engine's reader before
+// it hands reading on to a new goroutine.
+const inlineBudget = 10 * time.Millisecond
+
 func (c *client) onMessage(data []byte, binary bool) {
+	c.handleMessage(data, binary, c.sess.CanReleaseReader())
+}
+
+// runInline runs the handlers of s on the engine's reader. If they
+// run longer than inlineBudget, or wait for an ack, reading goes on on
+// another goroutine and this one ends when they return.
+func (c *client) runInline(s *Socket) {
+	c.relMu.Lock()
+	c.releasable = true
+	gen := c.released
+	if c.slowTimer == nil {
+		c.slowTimer = time.AfterFunc(inlineBudget, c.releaseReader)
+	} else {
+		c.slowTimer.Reset(inlineBudget)
+	}
+	c.relMu.Unlock()
+	s.dispatch()
+	c.relMu.Lock()
+	if c.released == gen {
+		// Still the reader: the flag and the timer are this call's.
+		c.releasable = false
+		c.slowTimer.Stop()
+	}
+	c.relMu.Unlock()
+}
+
+// releaseReader lets the engine read the client's next packets on another
+// goroutine while handlers go on on the current reader. Outside runInline
+// it does nothing.
+func (c *client) releaseReader() {
+	c.relMu.Lock()
+	defer c.relMu.Unlock()
+	if c.releasable && c.sess.ReleaseReader() {
+		c.releasable = false
+		c.released++
+	}
+}
+
+// handleMessage decodes one engine message. inline is true on the engine's
+// WebSocket reader: handlers may run on this goroutine.
+func (c *client) handleMessage(data []byte, binary, inline bool) {
 	var p *sioparser.Packet
 	var err error
 	if binary {
@@ -85,11 +140,11 @@ func (c *client) onMessage(data []byte, binary bool) {
 	}
 	c.binTimer.Stop()
 	if p != nil {
-		c.onPacket(p)
+		c.onPacket(p, inline)
 	}
 }
 
-func (c *client) onPacket(p *sioparser.Packet) {
+func (c *client) onPacket(p *sioparser.Packet, inline bool) {
 	c.mu.Lock()
 	s := c.sockets[p.Namespace]
 	c.mu.Unlock()
@@ -97,7 +152,7 @@ func (c *client) onPacket(p *sioparser.Packet) {
 	case s == nil && p.Type == sioparser.Connect:
 		c.connect(p)
 	case s != nil && p.Type != sioparser.Connect && p.Type != sioparser.ConnectError:
-		s.onPacket(p)
+		s.onPacket(p, inline)
 	default:
 		c.fail(ReasonParseError)
 	}

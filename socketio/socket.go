@@ -317,6 +317,9 @@ func (s *Socket) emitWithAck(ctx context.Context, flags adapter.BroadcastFlags, 
 	}
 	s.notifyOutgoing(pkt)
 	s.client.send(pkt, flags.Volatile)
+	// A handler waiting for its own client's answer must not hold up the
+	// reader that will bring it.
+	s.client.releaseReader()
 	select {
 	case r := <-ch:
 		return r.args, r.err
@@ -409,8 +412,10 @@ func (s *Socket) onConnect() {
 
 // onPacket takes a packet from the client. Acks are handled at once, so
 // that a handler waiting for one is not blocked behind itself; events and
-// DISCONNECT are queued for the socket's dispatcher.
-func (s *Socket) onPacket(p *sioparser.Packet) {
+// DISCONNECT are queued for the socket's dispatcher. inline is true on the
+// engine's WebSocket reader: with no dispatcher running, this goroutine
+// becomes it.
+func (s *Socket) onPacket(p *sioparser.Packet, inline bool) {
 	switch p.Type {
 	case sioparser.Ack, sioparser.BinaryAck:
 		s.onAck(p)
@@ -442,6 +447,14 @@ func (s *Socket) onPacket(p *sioparser.Packet) {
 	s.inbox = append(s.inbox, p)
 	if !s.dispatching {
 		s.dispatching = true
+		if inline {
+			// On the engine's reader: run the handlers here, with no
+			// goroutine switch. The client's slow timer hands reading
+			// on if they block.
+			s.mu.Unlock()
+			s.client.runInline(s)
+			return
+		}
 		go s.dispatch()
 	}
 	s.mu.Unlock()

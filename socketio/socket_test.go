@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsio/wsio/engineio"
 	"github.com/wsio/wsio/sioparser"
 	"github.com/wsio/wsio/socketio"
 )
@@ -249,4 +250,84 @@ func TestInboxBoundKeepsOrder(t *testing.T) {
 			t.Fatalf("event %d is %d", i, v)
 		}
 	}
+}
+
+// A handler that blocks holds up its own socket's later events only: the
+// connection's other namespaces, the acks it waits for and the heartbeat
+// go on, on every transport.
+func TestBlockingHandlerHoldsUpOnlyItsSocket(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr []string) {
+		srv := newServer(t, &socketio.Options{Engine: engineio.Options{PingInterval: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond}})
+		gate := make(chan struct{})
+		var order []int
+		var mu sync.Mutex
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("block", func(i int) {
+				if i == 0 {
+					<-gate
+				}
+				mu.Lock()
+				order = append(order, i)
+				mu.Unlock()
+			})
+		})
+		srv.Of("/other").OnConnection(func(s *socketio.Socket) {
+			s.On("ping", func(ack socketio.Ack) { _ = ack("pong") })
+		})
+		c := dial(t, srv, tr)
+		c.connect("/", nil)
+		c.connect("/other", nil)
+		for i := range 5 {
+			c.emit("/", "block", i)
+		}
+		// Longer than pingInterval + pingTimeout: the heartbeat must go on.
+		for i := range 4 {
+			c.emitAck("/other", uint64(i), "ping")
+			p := c.next()
+			if p.Type != sioparser.Ack || p.Namespace != "/other" || p.ID != uint64(i) {
+				t.Fatalf("ack %d: %v %s %d", i, p.Type, p.Namespace, p.ID)
+			}
+			time.Sleep(40 * time.Millisecond)
+		}
+		mu.Lock()
+		if len(order) != 0 {
+			t.Errorf("events ran while the first was blocked: %v", order)
+		}
+		mu.Unlock()
+		close(gate)
+		waitFor(t, "the held-up events", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(order) == 5
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		for i, v := range order {
+			if v != i {
+				t.Fatalf("order %v", order)
+			}
+		}
+	})
+}
+
+// A handler's emits reach the client while it still runs, however long.
+func TestEmitFromLongHandlerIsSent(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr []string) {
+		srv := newServer(t, nil)
+		gate := make(chan struct{})
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("work", func() {
+				_ = s.Emit("progress", 1)
+				<-gate
+			})
+		})
+		c := dial(t, srv, tr)
+		c.connect("/", nil)
+		c.emit("/", "work")
+		name, _, _ := c.nextEvent()
+		close(gate)
+		if name != "progress" {
+			t.Fatalf("event %q", name)
+		}
+	})
 }

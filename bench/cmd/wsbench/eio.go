@@ -13,10 +13,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/wsio/wsio/bench/internal/eioload"
@@ -455,8 +459,34 @@ type childServer interface {
 func serveChild(name, path string, h childServer, args []string) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	limit := fs.Duration("limit", 15*time.Minute, "exit after this long in any case")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here")
+	memprofile := fs.String("memprofile", "", "write a heap profile (every allocation sampled) here when stdin closes, before shutdown")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
+	if *memprofile != "" {
+		// SIGUSR1 writes the memory statistics and the heap profile while
+		// the connections are still open.
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		defer signal.Stop(usr1)
+		go func() {
+			for range usr1 {
+				if err := writeMemReport(*memprofile); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+				}
+			}
+		}()
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -512,4 +542,14 @@ func eioLoadMain(args []string) error {
 		return err
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// writeMemReport prints the runtime's memory statistics to stderr and
+// writes a heap profile to path.
+func writeMemReport(path string) error {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "goroutines %d heap-inuse %d heap-alloc %d heap-idle %d heap-released %d stack-inuse %d sys %d numgc %d\n",
+		runtime.NumGoroutine(), ms.HeapInuse, ms.HeapAlloc, ms.HeapIdle, ms.HeapReleased, ms.StackInuse, ms.Sys, ms.NumGC)
+	return writeHeapProfile(path)
 }
