@@ -23,9 +23,9 @@ import (
 type BroadcastFlags struct {
 	// Volatile packets may be dropped for clients that are not ready.
 	Volatile bool
-	// Compress asks for compression of the packet where the transport
-	// offers it.
-	Compress bool
+	// NoCompress sends the packet uncompressed (Node: compress(false)). By
+	// default packets are compressed where the transport offers it.
+	NoCompress bool
 	// Local restricts the broadcast to this server.
 	Local bool
 	// Timeout bounds the wait for acknowledgements of a broadcast with
@@ -42,6 +42,8 @@ type BroadcastOptions struct {
 }
 
 // Handshake describes how a socket connected, as Node's socket.handshake.
+// Headers and Query are shared by the sockets of one connection and by the
+// engine session's request: read them, do not modify them.
 type Handshake struct {
 	Headers http.Header
 	Time    string // when the connection was made, as Date.toString()

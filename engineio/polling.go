@@ -210,8 +210,10 @@ func readBody(r *http.Request, limit int) (*body, error) {
 // large enough and the client accepts gzip or deflate.
 func (srv *Server) writePayload(w http.ResponseWriter, r *http.Request, batch []outPacket, extra func(http.Header)) error {
 	size := 0
+	compress := false // as Node: when any packet may be compressed
 	for i := range batch {
 		size += 2 + base64Len(len(batch[i].pkt.Data))
+		compress = compress || !batch[i].noCompress
 	}
 	bp := bufpool.Get(size)
 	defer bufpool.Put(bp)
@@ -228,7 +230,7 @@ func (srv *Server) writePayload(w http.ResponseWriter, r *http.Request, batch []
 		extra(h)
 	}
 	h["Content-Type"] = hdrTextPlain
-	if enc := srv.compression(r, len(out)); enc != "" {
+	if enc := srv.compression(r, len(out)); enc != "" && compress {
 		h.Set("Content-Encoding", enc)
 		h.Add("Vary", "Accept-Encoding")
 		return compressTo(w, enc, out)

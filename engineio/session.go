@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -19,9 +20,20 @@ const (
 
 // outPacket is a packet waiting in a session's queue.
 type outPacket struct {
-	pkt  eioparser.Packet
-	msg  *Message // set for a shared message: its prepared frame is written as is
-	size int      // bytes counted against MaxBufferedBytes
+	pkt        eioparser.Packet
+	msg        *Message // set for a shared message: its prepared frame is written as is
+	size       int      // bytes counted against MaxBufferedBytes
+	noCompress bool
+}
+
+// SendOptions are options of one packet (Node: the options of
+// socket.send).
+type SendOptions struct {
+	// NoCompress sends the packet uncompressed (Node: compress: false): no
+	// permessage-deflate on WebSocket, and a polling response made only of
+	// such packets is not gzipped. By default packets are compressed where
+	// the server's options allow it.
+	NoCompress bool
 }
 
 // Session is one Engine.IO client connection, over polling or WebSocket,
@@ -84,7 +96,10 @@ type Session struct {
 }
 
 func newSession(srv *Server, id string, r *http.Request, transport string) *Session {
-	req := r.Clone(r.Context())
+	// A shallow copy: headers, URL and TLS state are the request's own, which
+	// net/http leaves alone once the handler has returned. The context is
+	// not kept, since net/http cancels it then.
+	req := r.WithContext(context.Background())
 	req.Body = http.NoBody
 	return &Session{
 		srv:       srv,
@@ -99,7 +114,9 @@ func newSession(srv *Server, id string, r *http.Request, transport string) *Sess
 func (s *Session) ID() string { return s.id }
 
 // Request returns the handshake request. Its body is not readable; its
-// headers, URL, RemoteAddr and TLS state are those of the handshake.
+// headers, URL, RemoteAddr and TLS state are those of the handshake, shared
+// with the socketio handshake of the session: do not modify them. Its
+// context is context.Background.
 func (s *Session) Request() *http.Request { return s.req }
 
 // RemoteAddr returns the client's network address at the handshake.
@@ -184,14 +201,19 @@ func (s *Session) Buffered() int {
 // returns ErrClosed once the session is closing, and ErrBufferFull (after
 // closing the session) when the queue would exceed MaxBufferedBytes.
 func (s *Session) Send(data []byte, binary bool) error {
+	return s.SendWithOptions(data, binary, SendOptions{})
+}
+
+// SendWithOptions is Send with per-packet options.
+func (s *Session) SendWithOptions(data []byte, binary bool, o SendOptions) error {
 	p := eioparser.Packet{Type: eioparser.PacketMessage, Data: data, Binary: binary}
-	return s.enqueue(outPacket{pkt: p, size: len(data) + 1})
+	return s.enqueue(outPacket{pkt: p, size: len(data) + 1, noCompress: o.NoCompress})
 }
 
 // SendMessage queues a shared message, encoded once for all the sessions it
 // is sent to.
 func (s *Session) SendMessage(m *Message) error {
-	return s.enqueue(outPacket{pkt: m.pkt, msg: m, size: len(m.pkt.Data) + 1})
+	return s.enqueue(outPacket{pkt: m.pkt, msg: m, size: len(m.pkt.Data) + 1, noCompress: m.opts.NoCompress})
 }
 
 func (s *Session) enqueue(p outPacket) error {
@@ -431,6 +453,7 @@ func (s *Session) ReleaseReader() bool {
 // and shared; it must not be modified after NewMessage.
 type Message struct {
 	pkt  eioparser.Packet
+	opts SendOptions
 	once sync.Once
 	ws   *websocket.PreparedMessage
 	err  error
@@ -439,7 +462,12 @@ type Message struct {
 // NewMessage returns a shared message with data, text unless binary is set.
 // data must not be modified afterwards.
 func NewMessage(data []byte, binary bool) *Message {
-	return &Message{pkt: eioparser.Packet{Type: eioparser.PacketMessage, Data: data, Binary: binary}}
+	return NewMessageWithOptions(data, binary, SendOptions{})
+}
+
+// NewMessageWithOptions is NewMessage with per-packet options.
+func NewMessageWithOptions(data []byte, binary bool, o SendOptions) *Message {
+	return &Message{pkt: eioparser.Packet{Type: eioparser.PacketMessage, Data: data, Binary: binary}, opts: o}
 }
 
 func (m *Message) prepared() (*websocket.PreparedMessage, error) {

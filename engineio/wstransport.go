@@ -104,16 +104,26 @@ func writePacket(ws *websocket.Conn, p *outPacket) error {
 		if err != nil {
 			return err
 		}
+		if p.noCompress {
+			return ws.WritePreparedUncompressed(ctx, pm)
+		}
 		return ws.WritePrepared(ctx, pm)
 	}
 	if p.pkt.Binary {
-		return ws.Write(ctx, websocket.MessageBinary, p.pkt.Data)
+		return writeMessage(ctx, ws, websocket.MessageBinary, p.pkt.Data, p.noCompress)
 	}
 	bp := bufpool.Get(len(p.pkt.Data) + 1)
 	b := eioparser.AppendText((*bp)[:0], p.pkt)
-	err := ws.Write(ctx, websocket.MessageText, b)
+	err := writeMessage(ctx, ws, websocket.MessageText, b, p.noCompress)
 	bufpool.Put(bp)
 	return err
+}
+
+func writeMessage(ctx context.Context, ws *websocket.Conn, typ websocket.MessageType, b []byte, noCompress bool) error {
+	if noCompress {
+		return ws.WriteUncompressed(ctx, typ, b)
+	}
+	return ws.Write(ctx, typ, b)
 }
 
 // readMessage reads one WebSocket message into a pooled buffer, which the

@@ -55,7 +55,7 @@ func (b *BroadcastOperator) Volatile() *BroadcastOperator {
 // Compress sets the compress flag.
 func (b *BroadcastOperator) Compress(on bool) *BroadcastOperator {
 	c := b.clone()
-	c.flags.Compress = on
+	c.flags.NoCompress = !on
 	return c
 }
 

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"encoding/json"
+	"net"
 	"sync"
 	"time"
 
@@ -53,6 +54,7 @@ type client struct {
 	mu      sync.Mutex
 	sockets map[string]*Socket // by namespace
 	closed  bool
+	shared  *adapter.Handshake // the parts every socket of the client shares
 
 	// sendMu keeps a packet's text and attachments together on the wire.
 	sendMu sync.Mutex
@@ -186,7 +188,32 @@ func (c *client) connectError(nsp string, err error) {
 	if jerr != nil {
 		data, _ = sioparser.MarshalJSON(nil, map[string]any{"message": ce.Message}, new([][]byte))
 	}
-	c.send(&sioparser.Packet{Type: sioparser.ConnectError, Namespace: nsp, Data: data}, false)
+	c.send(&sioparser.Packet{Type: sioparser.ConnectError, Namespace: nsp, Data: data}, adapter.BroadcastFlags{})
+}
+
+// handshake returns the parts of a handshake that come from the engine
+// connection's request, computed once and shared by the client's sockets
+// (as in Node, where they all read the same request): headers and query
+// are not copied.
+func (c *client) handshake() adapter.Handshake {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.shared == nil {
+		r := c.sess.Request()
+		addr := r.RemoteAddr
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			addr = host
+		}
+		c.shared = &adapter.Handshake{
+			Headers: r.Header,
+			Address: addr,
+			XDomain: r.Header.Get("Origin") != "",
+			Secure:  r.TLS != nil,
+			URL:     r.URL.RequestURI(),
+			Query:   r.URL.Query(),
+		}
+	}
+	return *c.shared
 }
 
 // add registers a socket admitted to its namespace.
@@ -209,19 +236,22 @@ func (c *client) remove(s *Socket) {
 	c.mu.Unlock()
 }
 
-// send writes one packet: its text, then its attachments.
-func (c *client) send(p *sioparser.Packet, volatile bool) {
-	if volatile && c.sess.Buffered() > 0 {
+// send writes one packet: its text, then its attachments. A volatile
+// packet is dropped while the transport is not ready (something is still
+// queued); NoCompress passes down to the engine.
+func (c *client) send(p *sioparser.Packet, flags adapter.BroadcastFlags) {
+	if flags.Volatile && c.sess.Buffered() > 0 {
 		return
 	}
+	opts := engineio.SendOptions{NoCompress: flags.NoCompress}
 	text := sioparser.AppendText(make([]byte, 0, len(p.Data)+len(p.Namespace)+24), p)
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	if c.sess.Send(text, false) != nil {
+	if c.sess.SendWithOptions(text, false, opts) != nil {
 		return
 	}
 	for _, a := range p.Attachments {
-		if c.sess.Send(a, true) != nil {
+		if c.sess.SendWithOptions(a, true, opts) != nil {
 			return
 		}
 	}
@@ -230,11 +260,12 @@ func (c *client) send(p *sioparser.Packet, volatile bool) {
 // encoded is a packet encoded once for many clients.
 type encoded []*engineio.Message
 
-func encodeShared(p *sioparser.Packet) encoded {
+func encodeShared(p *sioparser.Packet, flags adapter.BroadcastFlags) encoded {
+	opts := engineio.SendOptions{NoCompress: flags.NoCompress}
 	out := make(encoded, 0, 1+len(p.Attachments))
-	out = append(out, engineio.NewMessage(sioparser.AppendText(nil, p), false))
+	out = append(out, engineio.NewMessageWithOptions(sioparser.AppendText(nil, p), false, opts))
 	for _, a := range p.Attachments {
-		out = append(out, engineio.NewMessage(a, true))
+		out = append(out, engineio.NewMessageWithOptions(a, true, opts))
 	}
 	return out
 }

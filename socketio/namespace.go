@@ -3,7 +3,6 @@ package socketio
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -130,10 +129,10 @@ func (n *Namespace) Deliver(pkt *sioparser.Packet, sockets []adapter.Socket, fla
 	if len(sockets) == 1 {
 		s := sockets[0].(*Socket)
 		s.notifyOutgoing(pkt)
-		s.client.send(pkt, flags.Volatile)
+		s.client.send(pkt, flags)
 		return
 	}
-	e := encodeShared(pkt)
+	e := encodeShared(pkt, flags)
 	for _, as := range sockets {
 		s := as.(*Socket)
 		s.notifyOutgoing(pkt)
@@ -240,7 +239,7 @@ func (n *Namespace) admit(c *client, auth map[string]any) {
 // newSocket builds the socket for a CONNECT, restoring its session when
 // the client asks for recovery and the adapter still has it.
 func (n *Namespace) newSocket(c *client, auth map[string]any) *Socket {
-	s := &Socket{nsp: n, client: c, handlers: map[string]handlerList{}, acks: map[uint64]func(sioparser.Args, error){}}
+	s := &Socket{nsp: n, client: c}
 	s.handshake = buildHandshake(c, auth)
 	if n.srv.cfg.ConnectionStateRecovery != nil {
 		pid, _ := auth["pid"].(string)
@@ -290,23 +289,12 @@ func (n *Namespace) cleanupIfEmpty() {
 func newID() string { return sid.New() }
 
 func buildHandshake(c *client, auth map[string]any) adapter.Handshake {
-	r := c.sess.Request()
+	h := c.handshake()
 	now := time.Now()
-	addr := r.RemoteAddr
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		addr = host
-	}
-	return adapter.Handshake{
-		Headers: r.Header.Clone(),
-		Time:    now.Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)"),
-		Address: addr,
-		XDomain: r.Header.Get("Origin") != "",
-		Secure:  r.TLS != nil,
-		Issued:  now.UnixMilli(),
-		URL:     r.URL.RequestURI(),
-		Query:   r.URL.Query(),
-		Auth:    auth,
-	}
+	h.Time = now.Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)")
+	h.Issued = now.UnixMilli()
+	h.Auth = auth
+	return h
 }
 
 // Broadcast entry points of a namespace.

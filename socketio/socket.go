@@ -119,8 +119,14 @@ func (s *Socket) Details() adapter.SocketDetails {
 // []byte); a last parameter of type Ack answers the event. Arguments that
 // do not fit are reported to the OnError handlers, and fn is not called.
 func (s *Socket) On(event string, fn any) {
-	h := newHandler(fn)
+	s.addHandler(event, newHandler(fn))
+}
+
+func (s *Socket) addHandler(event string, h *handler) {
 	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = map[string]handlerList{}
+	}
 	s.handlers[event] = append(s.handlers[event], h)
 	s.mu.Unlock()
 }
@@ -129,15 +135,17 @@ func (s *Socket) On(event string, fn any) {
 func (s *Socket) Once(event string, fn any) {
 	h := newHandler(fn)
 	h.once = true
-	s.mu.Lock()
-	s.handlers[event] = append(s.handlers[event], h)
-	s.mu.Unlock()
+	s.addHandler(event, h)
 }
 
 // Off removes the handler fn of event, or all its handlers when fn is nil.
 func (s *Socket) Off(event string, fn any) {
 	s.mu.Lock()
-	s.handlers[event] = s.handlers[event].without(fn)
+	if hs := s.handlers[event].without(fn); len(hs) > 0 {
+		s.handlers[event] = hs
+	} else {
+		delete(s.handlers, event)
+	}
 	s.mu.Unlock()
 }
 
@@ -235,7 +243,7 @@ func (s *Socket) Volatile() *Emitter {
 
 // Compress returns an emitter with the compress flag set to on.
 func (s *Socket) Compress(on bool) *Emitter {
-	return &Emitter{emitter{s: s, flags: adapter.BroadcastFlags{Compress: on}}}
+	return &Emitter{emitter{s: s, flags: adapter.BroadcastFlags{NoCompress: !on}}}
 }
 
 // Timeout returns an emitter whose EmitWithAck waits at most d.
@@ -250,7 +258,7 @@ type Emitter struct{ emitter }
 func (e *Emitter) Volatile() *Emitter { e.flags.Volatile = true; return e }
 
 // Compress sets the compress flag.
-func (e *Emitter) Compress(on bool) *Emitter { e.flags.Compress = on; return e }
+func (e *Emitter) Compress(on bool) *Emitter { e.flags.NoCompress = !on; return e }
 
 // Timeout sets the acknowledgement timeout.
 func (e *Emitter) Timeout(d time.Duration) *Emitter { e.flags.Timeout = d; return e }
@@ -289,7 +297,7 @@ func (s *Socket) emit(flags adapter.BroadcastFlags, event string, args []any) er
 		return s.nsp.adapter.Broadcast(pkt, adapter.BroadcastOptions{Rooms: []string{s.id}, Flags: flags})
 	}
 	s.notifyOutgoing(pkt)
-	s.client.send(pkt, flags.Volatile)
+	s.client.send(pkt, flags)
 	return nil
 }
 
@@ -316,7 +324,7 @@ func (s *Socket) emitWithAck(ctx context.Context, flags adapter.BroadcastFlags, 
 		return sioparser.Args{}, ErrDisconnected
 	}
 	s.notifyOutgoing(pkt)
-	s.client.send(pkt, flags.Volatile)
+	s.client.send(pkt, flags)
 	// A handler waiting for its own client's answer must not hold up the
 	// reader that will bring it.
 	s.client.releaseReader()
@@ -338,6 +346,9 @@ func (s *Socket) expectAck(id uint64, fn func(sioparser.Args, error)) bool {
 	defer s.mu.Unlock()
 	if !s.connected {
 		return false
+	}
+	if s.acks == nil {
+		s.acks = map[uint64]func(sioparser.Args, error){}
 	}
 	s.acks[id] = fn
 	return true
@@ -387,7 +398,7 @@ func (s *Socket) Disconnect(close bool) {
 		s.client.disconnectAll()
 		return
 	}
-	s.client.send(&sioparser.Packet{Type: sioparser.Disconnect, Namespace: s.nsp.name}, false)
+	s.client.send(&sioparser.Packet{Type: sioparser.Disconnect, Namespace: s.nsp.name}, adapter.BroadcastFlags{})
 	s.onClose(ReasonServerNamespaceDisconnect)
 }
 
@@ -403,9 +414,9 @@ func (s *Socket) onConnect() {
 		body["pid"] = s.pid
 	}
 	data, _ := sioparser.MarshalJSON(nil, body, new([][]byte))
-	s.client.send(&sioparser.Packet{Type: sioparser.Connect, Namespace: s.nsp.name, Data: data}, false)
+	s.client.send(&sioparser.Packet{Type: sioparser.Connect, Namespace: s.nsp.name, Data: data}, adapter.BroadcastFlags{})
 	for _, p := range s.missed {
-		s.client.send(p, false)
+		s.client.send(p, adapter.BroadcastFlags{})
 	}
 	s.missed, s.restoredRooms = nil, nil
 }
@@ -545,7 +556,7 @@ func (s *Socket) ackFunc(id uint64) Ack {
 		once.Do(func() {
 			var p *sioparser.Packet
 			if p, err = sioparser.NewAck(s.nsp.name, id, args...); err == nil {
-				s.client.send(p, false)
+				s.client.send(p, adapter.BroadcastFlags{})
 			}
 		})
 		return err
@@ -576,7 +587,7 @@ func (s *Socket) onClose(reason string) {
 		s.inboxRoom.Broadcast()
 	}
 	acks := s.acks
-	s.acks = map[uint64]func(sioparser.Args, error){}
+	s.acks = nil
 	handlers := slices.Clone(s.onDisconnect)
 	s.mu.Unlock()
 	s.nsp.adapter.DelAll(s.id)

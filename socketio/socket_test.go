@@ -3,7 +3,11 @@ package socketio_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -330,4 +334,46 @@ func TestEmitFromLongHandlerIsSent(t *testing.T) {
 			t.Fatalf("event %q", name)
 		}
 	})
+}
+
+// Compress(false) reaches the engine: over polling, a response holding
+// only such packets is not gzipped, while a default emit is.
+func TestCompressFlag(t *testing.T) {
+	srv := newServer(t, nil)
+	big := strings.Repeat("compressible ", 200)
+	ready := make(chan *socketio.Socket, 1)
+	srv.OnConnection(func(s *socketio.Socket) { ready <- s })
+	get := func(url string) (string, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		res, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.Header.Get("Content-Encoding"), string(b)
+	}
+	base := srv.url + "/socket.io/?EIO=4&transport=polling"
+	_, open := get(base)
+	var hs struct{ SID string }
+	_ = json.Unmarshal([]byte(open[1:]), &hs)
+	base += "&sid=" + hs.SID
+	do(t, http.MethodPost, base, "40")
+	if _, body := get(base); !strings.HasPrefix(body, "40") {
+		t.Fatalf("CONNECT answer %q", body)
+	}
+	s := <-ready
+	_ = s.Compress(false).Emit("big", big)
+	if enc, body := get(base); enc != "" || !strings.Contains(body, big) {
+		t.Errorf("Compress(false): Content-Encoding %q, %d bytes", enc, len(body))
+	}
+	_ = srv.Compress(false).Emit("big", big)
+	if enc, _ := get(base); enc != "" {
+		t.Errorf("broadcast Compress(false): Content-Encoding %q", enc)
+	}
+	_ = s.Emit("big", big)
+	if enc, _ := get(base); enc != "gzip" {
+		t.Errorf("default emit: Content-Encoding %q", enc)
+	}
 }

@@ -3,6 +3,7 @@ package websocket
 import (
 	"bytes"
 	"compress/flate"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -202,4 +203,39 @@ var errUnexpectedEOF = flateUnexpectedEOF()
 func flateUnexpectedEOF() error {
 	_, err := flate.NewReader(bytes.NewReader(nil)).Read(make([]byte, 1))
 	return err
+}
+
+// WriteUncompressed and WritePreparedUncompressed never compress; Write
+// and WritePrepared do, on the same connection, in both context modes.
+func TestWriteUncompressed(t *testing.T) {
+	for _, mode := range []CompressionMode{CompressionNoContextTakeover, CompressionContextTakeover} {
+		big := []byte(strings.Repeat("b", 2000))
+		url := serve(t, &AcceptOptions{Compression: mode}, nil, func(c *Conn) error {
+			ctx := context.Background()
+			pm, _ := NewPreparedMessage(MessageText, big)
+			for _, err := range []error{
+				c.WriteUncompressed(ctx, MessageText, big),
+				c.Write(ctx, MessageText, big),
+				c.WritePreparedUncompressed(ctx, pm),
+				c.WritePrepared(ctx, pm),
+				c.WriteUncompressed(ctx, MessageBinary, big),
+			} {
+				if err != nil {
+					return err
+				}
+			}
+			_, _, err := c.Read(ctx)
+			return err
+		})
+		p, _ := dialRaw(t, url, "Sec-WebSocket-Extensions: permessage-deflate")
+		for i, want := range []bool{false, true, false, true, false} {
+			f := p.mustRecv()
+			if f.rsv1 != want {
+				t.Errorf("mode %v, message %d: rsv1 %v, want %v", mode, i, f.rsv1, want)
+			}
+			if !want && len(f.payload) != len(big) {
+				t.Errorf("mode %v, message %d: %d bytes", mode, i, len(f.payload))
+			}
+		}
+	}
 }

@@ -68,16 +68,26 @@ func (m *PreparedMessage) compressed() (payload, frame []byte) {
 	return m.defl, m.deflated
 }
 
-// WritePrepared sends a prepared message.
+// WritePrepared sends a prepared message, compressed as Write would.
 func (c *Conn) WritePrepared(ctx context.Context, m *PreparedMessage) error {
-	if c.defl != nil && !c.defl.writeNoTakeover {
+	return c.writePrepared(ctx, m, true)
+}
+
+// WritePreparedUncompressed sends a prepared message without compressing
+// it, as WriteUncompressed does.
+func (c *Conn) WritePreparedUncompressed(ctx context.Context, m *PreparedMessage) error {
+	return c.writePrepared(ctx, m, false)
+}
+
+func (c *Conn) writePrepared(ctx context.Context, m *PreparedMessage, allow bool) error {
+	if allow && c.defl != nil && !c.defl.writeNoTakeover {
 		return c.Write(ctx, m.typ, m.data)
 	}
 	if err := c.acquire(ctx, c.wmsg); err != nil {
 		return fmt.Errorf("websocket: write: %w", err)
 	}
 	defer func() { <-c.wmsg }()
-	compress := c.shouldCompress(len(m.data))
+	compress := allow && c.shouldCompress(len(m.data))
 	if !c.server {
 		payload := m.data
 		if compress {

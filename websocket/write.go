@@ -30,8 +30,20 @@ var errCloseSent = fmt.Errorf("websocket: close frame already sent: %w", net.Err
 // and MessageBinary.
 var ErrBadMessageType = errors.New("websocket: bad message type")
 
-// Write sends p as one message of type typ.
+// Write sends p as one message of type typ, compressed when
+// permessage-deflate was negotiated and p reaches the threshold.
 func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
+	return c.write(ctx, typ, p, true)
+}
+
+// WriteUncompressed sends p as one message of type typ without compressing
+// it, even where permessage-deflate was negotiated: RFC 7692 leaves the
+// choice to the sender, message by message.
+func (c *Conn) WriteUncompressed(ctx context.Context, typ MessageType, p []byte) error {
+	return c.write(ctx, typ, p, false)
+}
+
+func (c *Conn) write(ctx context.Context, typ MessageType, p []byte, compress bool) error {
 	if typ != MessageText && typ != MessageBinary {
 		return ErrBadMessageType
 	}
@@ -39,7 +51,7 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 		return fmt.Errorf("websocket: write: %w", err)
 	}
 	defer func() { <-c.wmsg }()
-	if c.shouldCompress(len(p)) {
+	if compress && c.shouldCompress(len(p)) {
 		if len(p) > writeChunk {
 			// Large: compress chunk by chunk into fragments, so that no
 			// buffer the size of the message is needed and the peer starts
