@@ -84,10 +84,18 @@ func (s *Session) nudgeWriterLocked() {
 // and byte count back.
 func (s *Session) writeBatch(ws *websocket.Conn, batch []outPacket) error {
 	var err error
-	for i := range batch {
-		if err = writePacket(ws, &batch[i]); err != nil {
-			break
-		}
+	if len(batch) == 1 {
+		err = writePacket(ws, &batch[0])
+	} else {
+		// Several packets: one write to the network for all of them.
+		err = ws.Batched(context.Background(), func() error {
+			for i := range batch {
+				if err := writePacket(ws, &batch[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
 	s.mu.Lock()
 	s.releaseLocked(batch)

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -291,4 +292,78 @@ func TestMessageTypeString(t *testing.T) {
 		t.Fatal("bad type accepted")
 	}
 	_ = fmt.Sprint(&CloseError{Code: 1000})
+}
+
+// Batched sends what is written during fn with one write to the network,
+// in order, on server and client connections, compressed or not.
+func TestBatched(t *testing.T) {
+	for _, mode := range []CompressionMode{CompressionDisabled, CompressionNoContextTakeover, CompressionContextTakeover} {
+		msgs := [][]byte{[]byte("one"), bytes.Repeat([]byte("two "), 300), []byte("three"), make([]byte, 100<<10), []byte("five")}
+		var writes atomic.Int64
+		url := serve(t, &AcceptOptions{Compression: mode}, nil, func(c *Conn) error {
+			ctx := context.Background()
+			c.nc = countingConn{Conn: c.nc, n: &writes}
+			pm, _ := NewPreparedMessage(MessageBinary, []byte("prepared"))
+			before := writes.Load()
+			err := c.Batched(ctx, func() error {
+				for i, m := range msgs[:3] {
+					if err := c.Write(ctx, MessageType(1+i%2), m); err != nil {
+						return err
+					}
+				}
+				if err := c.WritePrepared(ctx, pm); err != nil {
+					return err
+				}
+				// A nested call adds to the running batch.
+				return c.Batched(ctx, func() error { return c.Write(ctx, MessageText, msgs[4]) })
+			})
+			if err != nil {
+				return err
+			}
+			if n := writes.Load() - before; n != 1 {
+				return fmt.Errorf("%d writes for a batch of small messages", n)
+			}
+			// Past the batch limit, frames go out as they come, in order.
+			err = c.Batched(ctx, func() error {
+				for _, m := range msgs {
+					if err := c.Write(ctx, MessageBinary, m); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			_, _, err = c.Read(ctx)
+			return err
+		})
+		c, _, err := Dial(t.Context(), url, &DialOptions{Compression: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append(append([][]byte{}, msgs[:3]...), []byte("prepared"), msgs[4])
+		want = append(want, msgs...)
+		for i, w := range want {
+			_, got, err := c.Read(t.Context())
+			if err != nil {
+				t.Fatalf("mode %v, message %d: %v", mode, i, err)
+			}
+			if !bytes.Equal(got, w) {
+				t.Fatalf("mode %v, message %d: %d bytes, want %d", mode, i, len(got), len(w))
+			}
+		}
+		c.CloseNow()
+	}
+}
+
+// countingConn counts the writes to the network.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.n.Add(1)
+	return c.Conn.Write(p)
 }

@@ -178,7 +178,7 @@ func (c *Conn) writeGuarded(ctx context.Context, h *frameHeader, p []byte) error
 	var err error
 	switch {
 	case h == nil:
-		_, err = c.nc.Write(p)
+		err = c.netWrite(p)
 	case c.server:
 		err = c.writeServerFrame(h, p)
 	default:
@@ -199,16 +199,15 @@ func (c *Conn) writeServerFrame(h *frameHeader, p []byte) error {
 		buf := bufpool.Get(maxHeaderSize + len(p))
 		n := putHeader(*buf, h)
 		n += copy((*buf)[n:], p)
-		_, err := c.nc.Write((*buf)[:n])
+		err := c.netWrite((*buf)[:n])
 		bufpool.Put(buf)
 		return err
 	}
 	n := putHeader(c.whdr[:], h)
-	if _, err := c.nc.Write(c.whdr[:n]); err != nil {
+	if err := c.netWrite(c.whdr[:n]); err != nil {
 		return err
 	}
-	_, err := c.nc.Write(p)
-	return err
+	return c.netWrite(p)
 }
 
 // writeClientFrame masks a copy of p with a fresh random key, chunk by
@@ -226,7 +225,7 @@ func (c *Conn) writeClientFrame(h *frameHeader, p []byte) error {
 	for {
 		m := copy(b[n:], p)
 		pos = maskBytes(h.key, pos, b[n:n+m])
-		if _, err := c.nc.Write(b[:n+m]); err != nil {
+		if err := c.netWrite(b[:n+m]); err != nil {
 			return err
 		}
 		p = p[m:]
@@ -382,4 +381,68 @@ func (w *messageWriter) release() {
 	if !w.slotHeld {
 		<-c.wmsg
 	}
+}
+
+// batchLimit is how many bytes Batched collects before it writes them out.
+const batchLimit = 64 << 10
+
+// netWrite writes bytes of complete frames to the network, or adds them to
+// the batch being collected. The caller holds wframe.
+func (c *Conn) netWrite(p []byte) error {
+	b := c.wbatch
+	if b == nil {
+		_, err := c.nc.Write(p)
+		return err
+	}
+	if len(*b)+len(p) > cap(*b) && len(*b) > 0 {
+		if _, err := c.nc.Write(*b); err != nil {
+			return err
+		}
+		*b = (*b)[:0]
+	}
+	if len(p) > cap(*b) {
+		_, err := c.nc.Write(p)
+		return err
+	}
+	*b = append(*b, p...)
+	return nil
+}
+
+// Batched calls fn and sends the frames written to c meanwhile (by fn or
+// by other goroutines) together when it returns, with as few system calls
+// as possible: many small messages to one peer then cost one write instead
+// of one each. fn should write and return; frames wait in memory until it
+// does (at most 64 KiB: beyond, they are written out as they come), so fn
+// must not wait for the peer, and must not call Close, whose close frame
+// would wait too. A Batched call made while another one runs just calls
+// fn. It returns fn's error, or else the error of the final write.
+func (c *Conn) Batched(ctx context.Context, fn func() error) error {
+	if err := c.acquire(ctx, c.wframe); err != nil {
+		return fmt.Errorf("websocket: write: %w", err)
+	}
+	if c.wbatch != nil {
+		<-c.wframe
+		return fn()
+	}
+	buf := bufpool.Get(batchLimit)
+	*buf = (*buf)[:0]
+	c.wbatch = buf
+	<-c.wframe
+
+	err := fn()
+
+	// Unlike acquire, never give up here: the collected frames must be
+	// written (or fail with the connection), not left behind.
+	c.wframe <- struct{}{}
+	c.wbatch = nil
+	var werr error
+	if len(*buf) > 0 {
+		werr = c.writeGuarded(ctx, nil, *buf)
+	}
+	<-c.wframe
+	bufpool.Put(buf)
+	if err != nil {
+		return err
+	}
+	return werr
 }
