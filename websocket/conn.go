@@ -82,7 +82,7 @@ type Conn struct {
 	wmsg   chan struct{}
 	wframe chan struct{}
 	wguard deadlineGuard // used under wframe
-	wbatch *[]byte        // under wframe: set while Batched collects frames
+	wbatch *[]byte       // under wframe: set while Batched collects frames
 	whdr   [maxHeaderSize]byte
 	wmask  [4]byte
 	fw     *flate.Writer // compressor kept with context takeover
