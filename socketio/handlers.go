@@ -34,12 +34,13 @@ var (
 // the event's arguments. A last parameter of type Ack answers the event;
 // a single parameter of type sioparser.Args receives the raw arguments.
 type handler struct {
-	fn   reflect.Value
-	in   []reflect.Type
-	ack  bool // the last parameter is an Ack
-	raw  bool // the (non-ack) parameter is sioparser.Args
-	once bool
-	id   uintptr
+	direct func(sioparser.Args, Ack) // set for the shapes called without reflection
+	fn     reflect.Value
+	in     []reflect.Type
+	ack    bool // the last parameter is an Ack
+	raw    bool // the (non-ack) parameter is sioparser.Args
+	once   bool
+	id     uintptr
 }
 
 // newHandler checks fn's shape. It panics, as a programming error, when fn
@@ -55,6 +56,16 @@ func newHandler(fn any) *handler {
 		panic("socketio: variadic handlers are not supported; take sioparser.Args instead")
 	}
 	h := &handler{fn: v, id: v.Pointer()}
+	switch f := fn.(type) {
+	case func():
+		h.direct = func(sioparser.Args, Ack) { f() }
+	case func(Ack):
+		h.direct = func(_ sioparser.Args, a Ack) { f(a) }
+	case func(sioparser.Args):
+		h.direct = func(args sioparser.Args, _ Ack) { f(args) }
+	case func(sioparser.Args, Ack):
+		h.direct = f
+	}
 	for i := range t.NumIn() {
 		h.in = append(h.in, t.In(i))
 	}
@@ -72,6 +83,13 @@ func newHandler(fn any) *handler {
 // passed for a handler that takes one (a no-op when the event asked for no
 // acknowledgement).
 func (h *handler) call(args sioparser.Args, ack Ack) error {
+	if h.direct != nil {
+		if ack == nil {
+			ack = noAck
+		}
+		h.direct(args, ack)
+		return nil
+	}
 	in := make([]reflect.Value, 0, len(h.in)+1)
 	if h.raw {
 		in = append(in, reflect.ValueOf(args))
