@@ -153,6 +153,12 @@ func (c *client) onPacket(p *sioparser.Packet, inline bool) {
 	switch {
 	case s == nil && p.Type == sioparser.Connect:
 		c.connect(p)
+		if inline {
+			// Joining ran deep on this goroutine and grew its stack, and a
+			// connection often idles after it: a fresh reader waits with
+			// the smallest stack while this one ends.
+			c.sess.ReleaseReader()
+		}
 	case s != nil && p.Type != sioparser.Connect && p.Type != sioparser.ConnectError:
 		s.onPacket(p, inline)
 	default:
