@@ -23,7 +23,7 @@ type MemoryOptions struct {
 // NewMemory returns the factory of the in-memory adapter.
 func NewMemory(opts MemoryOptions) Factory {
 	return func(host Host) Adapter {
-		m := &Memory{host: host, opts: opts, rooms: map[string]map[string]struct{}{}, sids: map[string]map[string]struct{}{}}
+		m := &Memory{host: host, opts: opts, rooms: map[string]*strSet{}, sids: map[string]*strSet{}}
 		if opts.MaxDisconnectionDuration > 0 {
 			var b [5]byte
 			_, _ = rand.Read(b[:])
@@ -40,8 +40,8 @@ type Memory struct {
 	opts MemoryOptions
 
 	mu    sync.Mutex
-	rooms map[string]map[string]struct{} // room → socket ids
-	sids  map[string]map[string]struct{} // socket id → rooms
+	rooms map[string]*strSet // room → socket ids
+	sids  map[string]*strSet // socket id → rooms
 
 	// connection state recovery
 	offsetPrefix string
@@ -79,19 +79,18 @@ func (m *Memory) AddAll(id string, rooms ...string) {
 	m.mu.Lock()
 	mine := m.sids[id]
 	if mine == nil {
-		mine = map[string]struct{}{}
+		mine = &strSet{}
 		m.sids[id] = mine
 	}
 	for _, room := range rooms {
-		mine[room] = struct{}{}
+		mine.add(room)
 		members := m.rooms[room]
 		if members == nil {
-			members = map[string]struct{}{}
+			members = &strSet{}
 			m.rooms[room] = members
 			events = append(events, roomEvent{"create-room", room, ""})
 		}
-		if _, in := members[id]; !in {
-			members[id] = struct{}{}
+		if members.add(id) {
 			events = append(events, roomEvent{"join-room", room, id})
 		}
 	}
@@ -103,7 +102,7 @@ func (m *Memory) AddAll(id string, rooms ...string) {
 func (m *Memory) Del(id, room string) {
 	m.mu.Lock()
 	if mine := m.sids[id]; mine != nil {
-		delete(mine, room)
+		mine.del(room)
 	}
 	events := m.delLocked(room, id, nil)
 	m.mu.Unlock()
@@ -115,11 +114,10 @@ func (m *Memory) delLocked(room, id string, events []roomEvent) []roomEvent {
 	if members == nil {
 		return events
 	}
-	if _, in := members[id]; in {
-		delete(members, id)
+	if members.del(id) {
 		events = append(events, roomEvent{"leave-room", room, id})
 	}
-	if len(members) == 0 {
+	if members.len() == 0 {
 		delete(m.rooms, room)
 		events = append(events, roomEvent{"delete-room", room, ""})
 	}
@@ -130,7 +128,7 @@ func (m *Memory) delLocked(room, id string, events []roomEvent) []roomEvent {
 func (m *Memory) DelAll(id string) {
 	m.mu.Lock()
 	var events []roomEvent
-	for room := range m.sids[id] {
+	for room := range m.sids[id].all() {
 		events = m.delLocked(room, id, events)
 	}
 	delete(m.sids, id)
@@ -148,8 +146,12 @@ func (m *Memory) emit(events []roomEvent) {
 func (m *Memory) SocketRooms(id string) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]string, 0, len(m.sids[id]))
-	for room := range m.sids[id] {
+	mine := m.sids[id]
+	if mine == nil {
+		return []string{}
+	}
+	out := make([]string, 0, mine.len())
+	for room := range mine.all() {
 		out = append(out, room)
 	}
 	slices.Sort(out)
@@ -162,7 +164,7 @@ func (m *Memory) Rooms() map[string]int {
 	defer m.mu.Unlock()
 	out := make(map[string]int, len(m.rooms))
 	for room, members := range m.rooms {
-		out[room] = len(members)
+		out[room] = members.len()
 	}
 	return out
 }
@@ -184,7 +186,7 @@ func (m *Memory) Select(opts BroadcastOptions) []Socket {
 	m.mu.Lock()
 	except := map[string]struct{}{}
 	for _, room := range opts.Except {
-		for id := range m.rooms[room] {
+		for id := range m.rooms[room].all() {
 			except[id] = struct{}{}
 		}
 	}
@@ -192,7 +194,7 @@ func (m *Memory) Select(opts BroadcastOptions) []Socket {
 	if len(opts.Rooms) > 0 {
 		seen := map[string]struct{}{}
 		for _, room := range opts.Rooms {
-			for id := range m.rooms[room] {
+			for id := range m.rooms[room].all() {
 				if _, dup := seen[id]; dup {
 					continue
 				}

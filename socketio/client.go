@@ -38,7 +38,7 @@ type client struct {
 	// dec is used only by the engine's delivering goroutine. The timers
 	// are created with the client and only reset or stopped after.
 	dec       sioparser.Decoder
-	binTimer  *time.Timer // a binary packet's attachments are late
+	binTimer  *time.Timer // a binary packet's attachments are late; created when first needed, under mu
 	connTimer *time.Timer // no namespace joined in time
 	// A message read by the engine's WebSocket reader is handled on that
 	// goroutine, handlers included (runInline). slowTimer hands reading on
@@ -63,8 +63,6 @@ type client struct {
 func newClient(srv *Server, sess *engineio.Session) *client {
 	c := &client{srv: srv, sess: sess, sockets: map[string]*Socket{}}
 	c.dec.Limits = sioparser.Limits{MaxAttachments: srv.cfg.MaxAttachments, MaxAttachmentBytes: srv.cfg.Engine.MaxHTTPBufferSize}
-	c.binTimer = time.AfterFunc(time.Hour, func() { c.fail(ReasonParseError) })
-	c.binTimer.Stop()
 	c.connTimer = time.AfterFunc(srv.cfg.ConnectTimeout, func() {
 		c.mu.Lock()
 		idle := len(c.sockets) == 0
@@ -137,10 +135,18 @@ func (c *client) handleMessage(data []byte, binary, inline bool) {
 		return
 	}
 	if c.dec.Pending() {
-		c.binTimer.Reset(c.srv.cfg.BinaryTimeout)
+		c.mu.Lock()
+		if c.binTimer == nil {
+			c.binTimer = time.AfterFunc(c.srv.cfg.BinaryTimeout, func() { c.fail(ReasonParseError) })
+		} else {
+			c.binTimer.Reset(c.srv.cfg.BinaryTimeout)
+		}
+		c.mu.Unlock()
 		return
 	}
-	c.binTimer.Stop()
+	if c.binTimer != nil {
+		c.binTimer.Stop()
+	}
 	if p != nil {
 		c.onPacket(p, inline)
 	}
@@ -312,7 +318,11 @@ func (c *client) closeSockets(reason string) {
 
 func (c *client) onEngineClose(reason string, _ error) {
 	c.connTimer.Stop()
-	c.binTimer.Stop()
+	c.mu.Lock()
+	if c.binTimer != nil {
+		c.binTimer.Stop()
+	}
+	c.mu.Unlock()
 	c.closeSockets(reason)
 	c.srv.removeClient(c)
 }
