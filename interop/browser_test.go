@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -65,30 +64,20 @@ func browserPrereqs(t *testing.T) string {
 // server.
 func startBrowserSIO(t *testing.T) *goSIO {
 	t.Helper()
-	g := &goSIO{srv: socketio.NewServer(nil)}
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", g.srv)
-	mux.HandleFunc("GET /client/socket.io.min.js", func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFile(w, r, browserBundle)
+	return startGoSIO(t, nil, func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /client/socket.io.min.js", func(w http.ResponseWriter, r *http.Request) {
+			http.ServeFile(w, r, browserBundle)
+		})
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.ServeFile(w, r, browserPage)
+		})
+		// No icon: without this, Chromium's request for one logs a 404 in
+		// the page's console.
+		mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+		})
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		http.ServeFile(w, r, browserPage)
-	})
-	// No icon: without this, Chromium's request for one logs a 404 in
-	// the page's console.
-	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
-	})
-	hs := httptest.NewServer(mux)
-	g.url = hs.URL
-	t.Cleanup(hs.Close)
-	t.Cleanup(func() {
-		if err := g.shutdown(); err != nil {
-			t.Errorf("socketio Shutdown: %v", err)
-		}
-	})
-	return g
 }
 
 // browserEvent is one JSON line of node/browser.mjs.

@@ -147,11 +147,14 @@ type goSIO struct {
 
 // startGoSIO starts a server with opts. The test's cleanup shuts it down,
 // then closes the HTTP server.
-func startGoSIO(t *testing.T, opts *socketio.Options) *goSIO {
+func startGoSIO(t *testing.T, opts *socketio.Options, routes ...func(*http.ServeMux)) *goSIO {
 	t.Helper()
 	g := &goSIO{srv: socketio.NewServer(opts)}
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", g.srv)
+	for _, add := range routes {
+		add(mux)
+	}
 	hs := httptest.NewServer(mux)
 	g.url = hs.URL
 	t.Cleanup(hs.Close)
