@@ -171,7 +171,7 @@ func (n *Namespace) onServerSideEmit(event string, args []any, ack func(args ...
 		}
 	}
 	for _, h := range hs {
-		if err := h.callValues(args, a); err != nil {
+		if err := callValues(h, args, orNoAck(a)); err != nil {
 			n.srv.cfg.logger.Warn("socketio: server-side event", "nsp", n.name, "event", event, "err", err)
 		}
 	}

@@ -122,7 +122,7 @@ func (s *Socket) On(event string, fn any) {
 	s.addHandler(event, newHandler(fn))
 }
 
-func (s *Socket) addHandler(event string, h *handler) {
+func (s *Socket) addHandler(event string, h *eventHandler) {
 	s.mu.Lock()
 	if s.handlers == nil {
 		s.handlers = map[string]handlerList{}
@@ -134,14 +134,14 @@ func (s *Socket) addHandler(event string, h *handler) {
 // Once adds a handler called for the next event only.
 func (s *Socket) Once(event string, fn any) {
 	h := newHandler(fn)
-	h.once = true
+	h.Once = true
 	s.addHandler(event, h)
 }
 
 // Off removes the handler fn of event, or all its handlers when fn is nil.
 func (s *Socket) Off(event string, fn any) {
 	s.mu.Lock()
-	if hs := s.handlers[event].without(fn); len(hs) > 0 {
+	if hs := s.handlers[event].Without(fn); len(hs) > 0 {
 		s.handlers[event] = hs
 	} else {
 		delete(s.handlers, event)
@@ -528,8 +528,8 @@ func (s *Socket) onEvent(p *sioparser.Packet) {
 	mws := s.packetMWs
 	anyIn := s.anyIn
 	hs := s.handlers[name]
-	if hs.hasOnce() {
-		s.handlers[name] = hs.withoutOnce()
+	if hs.HasOnce() {
+		s.handlers[name] = hs.WithoutOnce()
 	}
 	s.mu.Unlock()
 	for _, mw := range mws {
@@ -542,7 +542,7 @@ func (s *Socket) onEvent(p *sioparser.Packet) {
 		fn(name, args)
 	}
 	for _, h := range hs {
-		if err := h.call(args, ack); err != nil {
+		if err := h.Call(args, orNoAck(ack)); err != nil {
 			s.reportError(fmt.Errorf("event %q: %w", name, err))
 		}
 	}
