@@ -1,0 +1,676 @@
+package sioclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/wsio/wsio/internal/handler"
+	"github.com/wsio/wsio/sioparser"
+)
+
+// Ack answers an event from the server that asked for an acknowledgement.
+// Only the first call sends; later ones return ErrAlreadyAcked.
+type Ack func(args ...any) error
+
+var (
+	// ErrAlreadyAcked is returned by an Ack called a second time.
+	ErrAlreadyAcked = errors.New("sioclient: event already acknowledged")
+	// ErrNoAck is returned by the Ack given to a handler whose event asked
+	// for no acknowledgement; nothing is sent.
+	ErrNoAck = errors.New("sioclient: the event asked for no acknowledgement")
+	// ErrHandlerType is wrapped by the error logged when a handler's
+	// parameters do not fit an event's arguments.
+	ErrHandlerType = handler.ErrType
+	// ErrReconnectFailed ends a Connect when the Manager gave up after
+	// Options.ReconnectionAttempts attempts.
+	ErrReconnectFailed = errors.New("sioclient: reconnection attempts exhausted")
+)
+
+func noAck(...any) error { return ErrNoAck }
+
+// ConnectError is the server's refusal of a CONNECT (a middleware's error,
+// or an unknown namespace), as socket.io-client's connect_error.
+type ConnectError struct {
+	Message string
+	// Data is the error's data, as JSON (null when there was none).
+	Data json.RawMessage
+}
+
+func (e *ConnectError) Error() string { return "sioclient: connect refused: " + e.Message }
+
+// AnyHandler receives every event: its name and its arguments.
+type AnyHandler func(event string, args sioparser.Args)
+
+type (
+	eventHandler = handler.Handler[Ack, sioparser.Args]
+	handlerList  = handler.List[Ack, sioparser.Args]
+)
+
+// Socket is a Go program's connection to one namespace of a server, over
+// its Manager's shared connection (Node: the client Socket). Its methods
+// are safe for concurrent use; its handlers run as the Manager describes.
+type Socket struct {
+	m    *Manager
+	nsp  string
+	opts SocketOptions
+	owns bool // Close closes the Manager too (made by Connect)
+
+	mu        sync.Mutex
+	active    bool // wants to be connected: connects whenever the connection opens
+	connected bool
+	id, pid   string
+	recovered bool
+	changed   chan struct{} // closed and replaced when connected, active or connErr change
+	connErr   error
+	sendBuf   []*sioparser.Packet // emits made while disconnected
+	acks      map[uint64]func(sioparser.Args, error)
+	nextAck   uint64
+
+	handlers       map[string]handlerList
+	anyIn, anyOut  []AnyHandler
+	onConnect      []func()
+	onConnectError []func(error)
+	onDisconnect   []func(reason string, willReconnect bool)
+}
+
+// Connect returns a connected Socket for the namespace in rawURL's path
+// ("/" when empty) on a new Manager of its own, as io(url) with forceNew.
+// Close the Socket to close that Manager.
+func Connect(ctx context.Context, rawURL string, opts *Options, sopts *SocketOptions) (*Socket, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("sioclient: %w", err)
+	}
+	m, err := NewManager(rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := m.Socket(u.Path, sopts)
+	s.owns = true
+	if err := s.Connect(ctx); err != nil {
+		_ = m.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// ID returns the socket's id while it is connected, or "".
+func (s *Socket) ID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id
+}
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() string { return s.nsp }
+
+// Manager returns the socket's Manager.
+func (s *Socket) Manager() *Manager { return s.m }
+
+// Connected reports whether the socket is connected.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connected
+}
+
+// Active reports whether the socket is connected or will connect when
+// the connection (re)opens: false after Disconnect, a refusal by the
+// server, or its disconnecting the socket.
+func (s *Socket) Active() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active
+}
+
+// Recovered reports whether the last connection restored the socket's
+// previous session (connection state recovery).
+func (s *Socket) Recovered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recovered
+}
+
+// Connect connects the socket, opening the Manager's connection if needed,
+// and waits until it is connected, the server refuses it (a
+// *ConnectError), or ctx ends. With reconnection on (the default), failed
+// attempts to open the connection are retried with backoff meanwhile, and
+// when ctx ends the socket stays active and goes on trying: call
+// Disconnect to stop it. Without reconnection, the first failure is
+// returned.
+func (s *Socket) Connect(ctx context.Context) error {
+	s.mu.Lock()
+	if s.connected {
+		s.mu.Unlock()
+		return nil
+	}
+	s.active, s.connErr = true, nil
+	s.mu.Unlock()
+	open, err := s.m.addSocket(s)
+	if err != nil {
+		s.deactivate(err)
+		return err
+	}
+	if open {
+		s.sendConnect()
+	} else if err := s.m.open(ctx); err != nil && ctx.Err() == nil {
+		s.m.mu.Lock()
+		s.m.reconnectLocked()
+		s.m.mu.Unlock()
+	}
+	for {
+		s.mu.Lock()
+		connected, active, cerr, ch := s.connected, s.active, s.connErr, s.changed
+		s.mu.Unlock()
+		switch {
+		case connected:
+			return nil
+		case !active:
+			if cerr == nil {
+				cerr = ErrDisconnected
+			}
+			return cerr
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("sioclient: connect: %w", ctx.Err())
+		}
+	}
+}
+
+// signalLocked wakes those waiting for a change of state.
+func (s *Socket) signalLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// deactivate makes the socket inactive with err as the reason Connect
+// returns.
+func (s *Socket) deactivate(err error) {
+	s.mu.Lock()
+	s.active, s.connErr = false, err
+	s.signalLocked()
+	s.mu.Unlock()
+	s.m.removeSocket(s)
+}
+
+// sendConnect sends the CONNECT packet, with the auth payload.
+func (s *Socket) sendConnect() {
+	auth := s.opts.Auth
+	if s.opts.AuthFunc != nil {
+		auth = s.opts.AuthFunc()
+	}
+	p := &sioparser.Packet{Type: sioparser.Connect, Namespace: s.nsp}
+	if auth != nil {
+		data, err := json.Marshal(auth)
+		if err != nil {
+			s.deactivate(fmt.Errorf("sioclient: auth: %w", err))
+			return
+		}
+		p.Data = data
+	}
+	_ = s.m.send(p)
+}
+
+// onOpenError reports a failure to open the connection.
+func (s *Socket) onOpenError(err error) {
+	s.mu.Lock()
+	connected := s.connected
+	handlers := s.onConnectError
+	s.mu.Unlock()
+	if connected {
+		return
+	}
+	if s.m.opts.NoReconnection {
+		s.deactivate(err)
+	}
+	s.m.dispatch(func() {
+		for _, fn := range handlers {
+			fn(err)
+		}
+	})
+}
+
+func (s *Socket) onReconnectFailed() { s.deactivate(ErrReconnectFailed) }
+
+// onPacket handles a packet from the server, on the connection's reading
+// goroutine: state changes and acks at once, callbacks through the
+// Manager's dispatcher.
+func (s *Socket) onPacket(p *sioparser.Packet) {
+	switch p.Type {
+	case sioparser.Connect:
+		s.onConnectPacket(p)
+	case sioparser.ConnectError:
+		ce := &ConnectError{}
+		var body struct {
+			Message string          `json:"message"`
+			Data    json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(p.Data, &body); err == nil {
+			ce.Message, ce.Data = body.Message, body.Data
+		}
+		s.mu.Lock()
+		handlers := s.onConnectError
+		s.mu.Unlock()
+		s.deactivate(ce)
+		s.m.dispatch(func() {
+			for _, fn := range handlers {
+				fn(ce)
+			}
+		})
+	case sioparser.Event, sioparser.BinaryEvent:
+		s.m.dispatch(func() { s.onEvent(p) })
+	case sioparser.Ack, sioparser.BinaryAck:
+		s.onAck(p)
+	case sioparser.Disconnect:
+		s.mu.Lock()
+		s.active = false
+		s.mu.Unlock()
+		s.m.removeSocket(s)
+		s.onClose(ReasonServerDisconnect, false)
+	}
+}
+
+func (s *Socket) onConnectPacket(p *sioparser.Packet) {
+	var body struct {
+		SID string `json:"sid"`
+		PID string `json:"pid"`
+	}
+	if err := json.Unmarshal(p.Data, &body); err != nil || body.SID == "" {
+		err := errors.New("sioclient: CONNECT answer without a sid (a Socket.IO v2 server?)")
+		s.mu.Lock()
+		handlers := s.onConnectError
+		s.mu.Unlock()
+		s.m.dispatch(func() {
+			for _, fn := range handlers {
+				fn(err)
+			}
+		})
+		return
+	}
+	s.mu.Lock()
+	if !s.active || s.connected {
+		s.mu.Unlock()
+		return
+	}
+	s.connected, s.id = true, body.SID
+	s.recovered = body.PID != "" && body.PID == s.pid
+	s.pid = body.PID
+	buffered := s.sendBuf
+	s.sendBuf = nil
+	handlers := s.onConnect
+	s.signalLocked()
+	s.mu.Unlock()
+	for _, bp := range buffered {
+		_ = s.m.send(bp)
+	}
+	s.m.dispatch(func() {
+		for _, fn := range handlers {
+			fn()
+		}
+	})
+}
+
+// onClose ends the socket's connection with reason. willReconnect tells
+// whether it stays active.
+func (s *Socket) onClose(reason string, willReconnect bool) {
+	s.mu.Lock()
+	was := s.connected
+	s.connected, s.id = false, ""
+	if !willReconnect {
+		s.active = false
+	}
+	// Acks of packets still waiting in the send buffer stay: they will be
+	// sent after a reconnection.
+	waiting := make(map[uint64]bool, len(s.sendBuf))
+	for _, p := range s.sendBuf {
+		if p.HasID {
+			waiting[p.ID] = true
+		}
+	}
+	var failed []func(sioparser.Args, error)
+	for id, fn := range s.acks {
+		if !waiting[id] {
+			failed = append(failed, fn)
+			delete(s.acks, id)
+		}
+	}
+	handlers := s.onDisconnect
+	s.signalLocked()
+	s.mu.Unlock()
+	for _, fn := range failed {
+		fn(sioparser.Args{}, ErrDisconnected)
+	}
+	if was {
+		s.m.dispatch(func() {
+			for _, fn := range handlers {
+				fn(reason, willReconnect)
+			}
+		})
+	}
+}
+
+// Disconnect leaves the namespace (the server sees "client namespace
+// disconnect") and stops the socket from reconnecting; the Manager's
+// connection closes when no active socket is left. Disconnect handlers get
+// "io client disconnect".
+func (s *Socket) Disconnect() {
+	s.mu.Lock()
+	was, active := s.connected, s.active
+	s.active = false
+	s.mu.Unlock()
+	if was {
+		_ = s.m.send(&sioparser.Packet{Type: sioparser.Disconnect, Namespace: s.nsp})
+	}
+	s.m.removeSocket(s)
+	if was || active {
+		s.onClose(ReasonClientDisconnect, false)
+	}
+}
+
+// Close disconnects the socket; for a socket made by the package's Connect,
+// it also closes its Manager and waits for it.
+func (s *Socket) Close() error {
+	s.Disconnect()
+	if s.owns {
+		return s.m.Close()
+	}
+	return nil
+}
+
+// Emit sends an event with arguments, encoded as JSON ([]byte values,
+// at any depth, as binary attachments). While the socket is disconnected
+// the event waits in a buffer and goes out once it connects (Node's
+// offline buffering).
+func (s *Socket) Emit(event string, args ...any) error { return s.emit(emitFlags{}, event, args) }
+
+// EmitWithAck sends an event asking for an acknowledgement and returns the
+// server's answer, or an error when ctx ends or the socket disconnects
+// first.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (sioparser.Args, error) {
+	return s.emitWithAck(ctx, emitFlags{}, event, args)
+}
+
+// Volatile returns an emitter whose events are dropped instead of
+// buffered while the socket is disconnected.
+func (s *Socket) Volatile() *Emitter { return &Emitter{s: s, flags: emitFlags{volatile: true}} }
+
+// Timeout returns an emitter whose EmitWithAck gives up after d.
+func (s *Socket) Timeout(d time.Duration) *Emitter {
+	return &Emitter{s: s, flags: emitFlags{timeout: d}}
+}
+
+// Emitter emits with flags set (Volatile, Timeout).
+type Emitter struct {
+	s     *Socket
+	flags emitFlags
+}
+
+type emitFlags struct {
+	volatile bool
+	timeout  time.Duration
+}
+
+// Volatile sets the volatile flag.
+func (e *Emitter) Volatile() *Emitter { e.flags.volatile = true; return e }
+
+// Timeout sets the acknowledgement timeout.
+func (e *Emitter) Timeout(d time.Duration) *Emitter { e.flags.timeout = d; return e }
+
+// Emit is Socket.Emit with the emitter's flags.
+func (e *Emitter) Emit(event string, args ...any) error { return e.s.emit(e.flags, event, args) }
+
+// EmitWithAck is Socket.EmitWithAck with the emitter's flags.
+func (e *Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (sioparser.Args, error) {
+	return e.s.emitWithAck(ctx, e.flags, event, args)
+}
+
+func (s *Socket) emit(flags emitFlags, event string, args []any) error {
+	if sioparser.IsReserved(event) {
+		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	p, err := sioparser.NewEvent(s.nsp, event, args...)
+	if err != nil {
+		return err
+	}
+	return s.sendPacket(p, flags.volatile)
+}
+
+func (s *Socket) emitWithAck(ctx context.Context, flags emitFlags, event string, args []any) (sioparser.Args, error) {
+	if sioparser.IsReserved(event) {
+		return sioparser.Args{}, fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	p, err := sioparser.NewEvent(s.nsp, event, args...)
+	if err != nil {
+		return sioparser.Args{}, err
+	}
+	if flags.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, flags.timeout)
+		defer cancel()
+	}
+	type result struct {
+		args sioparser.Args
+		err  error
+	}
+	ch := make(chan result, 1)
+	s.mu.Lock()
+	s.nextAck++
+	p.ID, p.HasID = s.nextAck, true
+	if s.acks == nil {
+		s.acks = map[uint64]func(sioparser.Args, error){}
+	}
+	s.acks[p.ID] = func(a sioparser.Args, err error) { ch <- result{a, err} }
+	s.mu.Unlock()
+	if err := s.sendPacket(p, flags.volatile); err != nil {
+		s.dropAck(p.ID)
+		return sioparser.Args{}, err
+	}
+	select {
+	case r := <-ch:
+		return r.args, r.err
+	case <-ctx.Done():
+		s.dropAck(p.ID)
+		return sioparser.Args{}, fmt.Errorf("sioclient: ack: %w", ctx.Err())
+	}
+}
+
+func (s *Socket) dropAck(id uint64) {
+	s.mu.Lock()
+	delete(s.acks, id)
+	s.mu.Unlock()
+}
+
+// sendPacket sends p now, or buffers it while the socket is disconnected
+// (volatile packets are dropped then).
+func (s *Socket) sendPacket(p *sioparser.Packet, volatile bool) error {
+	s.mu.Lock()
+	connected := s.connected
+	anyOut := s.anyOut
+	if !connected {
+		if !volatile {
+			s.sendBuf = append(s.sendBuf, p)
+		}
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	if len(anyOut) > 0 && p.Type == sioparser.Event {
+		if name, args, err := sioparser.ParseEvent(p); err == nil {
+			s.m.dispatch(func() {
+				for _, fn := range anyOut {
+					fn(name, args)
+				}
+			})
+		}
+	}
+	if err := s.m.send(p); err != nil && !volatile && errors.Is(err, ErrDisconnected) {
+		// The connection went away meanwhile: keep the packet for the
+		// next one.
+		s.mu.Lock()
+		s.sendBuf = append(s.sendBuf, p)
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+func (s *Socket) onAck(p *sioparser.Packet) {
+	if !p.HasID {
+		return
+	}
+	s.mu.Lock()
+	fn := s.acks[p.ID]
+	delete(s.acks, p.ID)
+	s.mu.Unlock()
+	if fn == nil {
+		return
+	}
+	args, err := sioparser.ParseArgs(p)
+	fn(args, err)
+}
+
+// onEvent calls the handlers of an event, on the dispatcher.
+func (s *Socket) onEvent(p *sioparser.Packet) {
+	name, args, err := sioparser.ParseEvent(p)
+	if err != nil || sioparser.IsReserved(name) {
+		s.m.opts.Logger.Debug("sioclient: event refused", "nsp", s.nsp, "event", name, "err", err)
+		return
+	}
+	ack := Ack(noAck)
+	if p.HasID {
+		ack = s.ackFunc(p.ID)
+	}
+	s.mu.Lock()
+	anyIn := s.anyIn
+	hs := s.handlers[name]
+	if hs.HasOnce() {
+		s.handlers[name] = hs.WithoutOnce()
+	}
+	s.mu.Unlock()
+	for _, fn := range anyIn {
+		fn(name, args)
+	}
+	for _, h := range hs {
+		if err := h.Call(args, ack); err != nil {
+			s.m.opts.Logger.Warn("sioclient: handler", "nsp", s.nsp, "event", name, "err", err)
+		}
+	}
+}
+
+// ackFunc returns the Ack that answers the server's event id once.
+func (s *Socket) ackFunc(id uint64) Ack {
+	var once sync.Once
+	return func(args ...any) error {
+		err := ErrAlreadyAcked
+		once.Do(func() {
+			var p *sioparser.Packet
+			if p, err = sioparser.NewAck(s.nsp, id, args...); err == nil {
+				err = s.m.send(p)
+			}
+		})
+		return err
+	}
+}
+
+// On adds a handler for event. fn is a func whose parameters are decoded
+// from the event's arguments (JSON into Go values, binary attachments into
+// []byte); a last parameter of type Ack answers the event. Arguments that
+// do not fit are logged, and fn is not called.
+func (s *Socket) On(event string, fn any) { s.addHandler(event, handler.New[Ack, sioparser.Args](fn)) }
+
+// Once adds a handler called for the next event only.
+func (s *Socket) Once(event string, fn any) {
+	h := handler.New[Ack, sioparser.Args](fn)
+	h.Once = true
+	s.addHandler(event, h)
+}
+
+func (s *Socket) addHandler(event string, h *eventHandler) {
+	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = map[string]handlerList{}
+	}
+	s.handlers[event] = append(s.handlers[event], h)
+	s.mu.Unlock()
+}
+
+// Off removes the handler fn of event, or all its handlers when fn is nil.
+func (s *Socket) Off(event string, fn any) {
+	s.mu.Lock()
+	if hs := s.handlers[event].Without(fn); len(hs) > 0 {
+		s.handlers[event] = hs
+	} else {
+		delete(s.handlers, event)
+	}
+	s.mu.Unlock()
+}
+
+// OnAny adds a handler called with every incoming event, before the
+// event's own handlers.
+func (s *Socket) OnAny(fn AnyHandler) {
+	s.mu.Lock()
+	s.anyIn = append(s.anyIn[:len(s.anyIn):len(s.anyIn)], fn)
+	s.mu.Unlock()
+}
+
+// PrependAny adds a handler called with every incoming event, before the
+// other OnAny handlers.
+func (s *Socket) PrependAny(fn AnyHandler) {
+	s.mu.Lock()
+	s.anyIn = append([]AnyHandler{fn}, s.anyIn...)
+	s.mu.Unlock()
+}
+
+// OffAny removes every OnAny handler.
+func (s *Socket) OffAny() {
+	s.mu.Lock()
+	s.anyIn = nil
+	s.mu.Unlock()
+}
+
+// OnAnyOutgoing adds a handler called with every event the socket sends.
+func (s *Socket) OnAnyOutgoing(fn AnyHandler) {
+	s.mu.Lock()
+	s.anyOut = append(s.anyOut[:len(s.anyOut):len(s.anyOut)], fn)
+	s.mu.Unlock()
+}
+
+// OffAnyOutgoing removes every OnAnyOutgoing handler.
+func (s *Socket) OffAnyOutgoing() {
+	s.mu.Lock()
+	s.anyOut = nil
+	s.mu.Unlock()
+}
+
+// OnConnect adds a function called each time the socket connects (after a
+// reconnection too).
+func (s *Socket) OnConnect(fn func()) {
+	s.mu.Lock()
+	s.onConnect = append(s.onConnect, fn)
+	s.mu.Unlock()
+}
+
+// OnConnectError adds a function called when connecting fails: with a
+// *ConnectError when the server refused, or the error of opening the
+// connection.
+func (s *Socket) OnConnectError(fn func(error)) {
+	s.mu.Lock()
+	s.onConnectError = append(s.onConnectError, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnect adds a function called when the connected socket
+// disconnects, with the reason (the Reason constants, or the engine's
+// "transport close", "transport error", "ping timeout") and whether it will
+// reconnect by itself.
+func (s *Socket) OnDisconnect(fn func(reason string, willReconnect bool)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, fn)
+	s.mu.Unlock()
+}
