@@ -523,3 +523,114 @@ func ExampleConnect() {
 	fmt.Println(answer)
 	// Output: hello, gopher
 }
+
+// With connection state recovery on the server, a client back within the
+// window gets its id back, recovered is true, and every event emitted while
+// it was away arrives once.
+func TestRecovery(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, opts sioclient.Options) {
+		srv := newServer(t, &socketio.Options{
+			Engine:                  engineio.Options{PingInterval: 100 * time.Millisecond, PingTimeout: 100 * time.Millisecond},
+			ConnectionStateRecovery: &socketio.RecoveryOptions{MaxDisconnectionDuration: 10 * time.Second},
+		})
+		gone := make(chan string, 4)
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.OnDisconnect(func(reason string) { gone <- reason })
+		})
+		opts.ReconnectionDelay = 20 * time.Millisecond
+		opts.ReconnectionDelayMax = 50 * time.Millisecond
+		s := manager(t, srv, opts).Socket("/", nil)
+		var mu sync.Mutex
+		var got []int
+		s.On("n", func(i int) { mu.Lock(); got = append(got, i); mu.Unlock() })
+		connects := make(chan bool, 2)
+		s.OnConnect(func() { connects <- s.Recovered() })
+		if err := s.Connect(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		if recv(t, connects) {
+			t.Fatal("recovered on the first connection")
+		}
+		id := s.ID()
+		for i := range 3 {
+			_ = srv.Emit("n", i)
+		}
+		waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 3 })
+		srv.down.Store(true)
+		srv.cut()
+		recv(t, gone)
+		for i := 3; i < 6; i++ {
+			_ = srv.Emit("n", i)
+		}
+		srv.down.Store(false)
+		if !recv(t, connects) || s.ID() != id {
+			t.Fatalf("not recovered: id %q, was %q", s.ID(), id)
+		}
+		waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 6 })
+		time.Sleep(50 * time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(got, []int{0, 1, 2, 3, 4, 5}) {
+			t.Fatalf("events %v", got)
+		}
+	})
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// With Retries, events go one at a time until acknowledged: a server that
+// ignores each event's first attempt still handles every event once, in
+// order.
+func TestRetries(t *testing.T) {
+	srv := newServer(t, nil)
+	var mu sync.Mutex
+	attempts := map[int]int{}
+	var handled []int
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("job", func(n int, ack socketio.Ack) {
+			mu.Lock()
+			attempts[n]++
+			first := attempts[n] == 1
+			if !first {
+				handled = append(handled, n)
+			}
+			mu.Unlock()
+			if !first {
+				_ = ack("done", n)
+			}
+		})
+	})
+	s := manager(t, srv, transports["websocket"]).Socket("/", &sioclient.SocketOptions{Retries: 2, AckTimeout: 50 * time.Millisecond})
+	if err := s.Connect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	for n := range 4 {
+		if err := s.Emit("job", n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args, err := s.EmitWithAck(ctxT(t), "job", 4)
+	var n int
+	if err != nil || args.Decode(1, &n) != nil || n != 4 {
+		t.Fatalf("EmitWithAck through the queue: %v %d", err, n)
+	}
+	mu.Lock()
+	if !slices.Equal(handled, []int{0, 1, 2, 3, 4}) || attempts[0] != 2 || attempts[4] != 2 {
+		t.Fatalf("handled %v, attempts %v", handled, attempts)
+	}
+	mu.Unlock()
+	// An event the server never answers fails after 1 + Retries attempts.
+	_, err = s.EmitWithAck(ctxT(t), "unanswered")
+	if !errors.Is(err, sioclient.ErrAckTimeout) {
+		t.Fatalf("unanswered: %v", err)
+	}
+}

@@ -68,6 +68,17 @@ type SocketOptions struct {
 	// those after a reconnection, and its result is sent instead of Auth
 	// (Node: auth as a function).
 	AuthFunc func() any
+
+	// AckTimeout bounds the wait for each acknowledgement (Node:
+	// ackTimeout), on top of EmitWithAck's ctx. Default: none.
+	AckTimeout time.Duration
+	// Retries, when above zero, sends every event (Emit and EmitWithAck)
+	// through a queue, one at a time, each asking for an acknowledgement
+	// and sent again when none comes within AckTimeout (1 s when unset),
+	// up to Retries more times (Node: retries). Delivery is then
+	// at-least-once: the server must acknowledge every event, and may see
+	// one twice.
+	Retries int
 }
 
 const (

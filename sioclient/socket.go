@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,7 +30,14 @@ var (
 	// ErrReconnectFailed ends a Connect when the Manager gave up after
 	// Options.ReconnectionAttempts attempts.
 	ErrReconnectFailed = errors.New("sioclient: reconnection attempts exhausted")
+	// ErrAckTimeout ends a wait for an acknowledgement that did not come
+	// within SocketOptions.AckTimeout (after the retries, if any).
+	ErrAckTimeout = errors.New("sioclient: acknowledgement timed out")
 )
+
+// defaultRetryTimeout is the ack timeout of retried events when
+// SocketOptions.AckTimeout is not set.
+const defaultRetryTimeout = time.Second
 
 func noAck(...any) error { return ErrNoAck }
 
@@ -64,12 +72,14 @@ type Socket struct {
 	active    bool // wants to be connected: connects whenever the connection opens
 	connected bool
 	id, pid   string
+	offset    string // the last event's offset, for connection state recovery
 	recovered bool
 	changed   chan struct{} // closed and replaced when connected, active or connErr change
 	connErr   error
 	sendBuf   []*sioparser.Packet // emits made while disconnected
 	acks      map[uint64]func(sioparser.Args, error)
 	nextAck   uint64
+	queue     []*queued // with Retries: events sent one at a time until acknowledged
 
 	handlers       map[string]handlerList
 	anyIn, anyOut  []AnyHandler
@@ -207,15 +217,40 @@ func (s *Socket) sendConnect() {
 		auth = s.opts.AuthFunc()
 	}
 	p := &sioparser.Packet{Type: sioparser.Connect, Namespace: s.nsp}
-	if auth != nil {
-		data, err := json.Marshal(auth)
-		if err != nil {
-			s.deactivate(fmt.Errorf("sioclient: auth: %w", err))
-			return
-		}
-		p.Data = data
+	data, err := s.connectPayload(auth)
+	if err != nil {
+		s.deactivate(fmt.Errorf("sioclient: auth: %w", err))
+		return
 	}
+	p.Data = data
 	_ = s.m.send(p)
+}
+
+// connectPayload is the CONNECT packet's data: auth, plus the session id
+// and offset to recover after a connection that the server keeps (as the
+// JS client does: {pid, offset, ...auth}).
+func (s *Socket) connectPayload(auth any) (json.RawMessage, error) {
+	s.mu.Lock()
+	pid, offset := s.pid, s.offset
+	s.mu.Unlock()
+	if pid == "" {
+		if auth == nil {
+			return nil, nil
+		}
+		return json.Marshal(auth)
+	}
+	fields := map[string]any{}
+	if auth != nil {
+		b, err := json.Marshal(auth)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(b, &fields); err != nil {
+			return nil, fmt.Errorf("auth is not a JSON object: %w", err)
+		}
+	}
+	fields["pid"], fields["offset"] = pid, offset
+	return json.Marshal(fields)
 }
 
 // onOpenError reports a failure to open the connection.
@@ -265,6 +300,7 @@ func (s *Socket) onPacket(p *sioparser.Packet) {
 			}
 		})
 	case sioparser.Event, sioparser.BinaryEvent:
+		s.trackOffset(p)
 		s.m.dispatch(func() { s.onEvent(p) })
 	case sioparser.Ack, sioparser.BinaryAck:
 		s.onAck(p)
@@ -274,6 +310,29 @@ func (s *Socket) onPacket(p *sioparser.Packet) {
 		s.mu.Unlock()
 		s.m.removeSocket(s)
 		s.onClose(ReasonServerDisconnect, false)
+	}
+}
+
+// trackOffset keeps the offset the server appends to each event when
+// connection state recovery is on (the session has a pid), so that a
+// reconnection asks for what came after it. It runs as packets arrive,
+// before their handlers.
+func (s *Socket) trackOffset(p *sioparser.Packet) {
+	s.mu.Lock()
+	recovering := s.pid != ""
+	s.mu.Unlock()
+	if !recovering {
+		return
+	}
+	args, err := sioparser.ParseArgs(p)
+	if err != nil || args.Len() < 2 {
+		return
+	}
+	var off string
+	if json.Unmarshal(args.Raw(args.Len()-1), &off) == nil {
+		s.mu.Lock()
+		s.offset = off
+		s.mu.Unlock()
 	}
 }
 
@@ -310,6 +369,7 @@ func (s *Socket) onConnectPacket(p *sioparser.Packet) {
 	for _, bp := range buffered {
 		_ = s.m.send(bp)
 	}
+	s.drainQueue(true)
 	s.m.dispatch(func() {
 		for _, fn := range handlers {
 			fn()
@@ -439,6 +499,10 @@ func (s *Socket) emit(flags emitFlags, event string, args []any) error {
 	if err != nil {
 		return err
 	}
+	if s.opts.Retries > 0 && !flags.volatile {
+		s.enqueue(p, flags.timeout, nil)
+		return nil
+	}
 	return s.sendPacket(p, flags.volatile)
 }
 
@@ -450,16 +514,26 @@ func (s *Socket) emitWithAck(ctx context.Context, flags emitFlags, event string,
 	if err != nil {
 		return sioparser.Args{}, err
 	}
-	if flags.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, flags.timeout)
-		defer cancel()
-	}
 	type result struct {
 		args sioparser.Args
 		err  error
 	}
 	ch := make(chan result, 1)
+	if s.opts.Retries > 0 && !flags.volatile {
+		q := s.enqueue(p, flags.timeout, func(a sioparser.Args, err error) { ch <- result{a, err} })
+		select {
+		case r := <-ch:
+			return r.args, r.err
+		case <-ctx.Done():
+			s.abandon(q)
+			return sioparser.Args{}, fmt.Errorf("sioclient: ack: %w", ctx.Err())
+		}
+	}
+	if d := s.ackTimeout(flags.timeout); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
 	s.mu.Lock()
 	s.nextAck++
 	p.ID, p.HasID = s.nextAck, true
@@ -481,6 +555,113 @@ func (s *Socket) emitWithAck(ctx context.Context, flags emitFlags, event string,
 	}
 }
 
+// ackTimeout is the wait for an acknowledgement: the emit's own timeout,
+// else the socket's AckTimeout.
+func (s *Socket) ackTimeout(own time.Duration) time.Duration {
+	if own > 0 {
+		return own
+	}
+	return s.opts.AckTimeout
+}
+
+// queued is an event of the retry queue.
+type queued struct {
+	p       *sioparser.Packet
+	timeout time.Duration
+	tries   int
+	pending bool
+	done    func(sioparser.Args, error) // nil for Emit
+}
+
+// enqueue adds an event to the retry queue and sends it when it is first.
+func (s *Socket) enqueue(p *sioparser.Packet, timeout time.Duration, done func(sioparser.Args, error)) *queued {
+	if timeout <= 0 {
+		timeout = s.opts.AckTimeout
+	}
+	if timeout <= 0 {
+		timeout = defaultRetryTimeout
+	}
+	q := &queued{p: p, timeout: timeout, done: done}
+	s.mu.Lock()
+	s.queue = append(s.queue, q)
+	s.mu.Unlock()
+	s.drainQueue(false)
+	return q
+}
+
+// abandon drops q from the queue (its caller gave up).
+func (s *Socket) abandon(q *queued) {
+	s.mu.Lock()
+	q.done = nil
+	if i := slices.Index(s.queue, q); i > 0 || (i == 0 && !q.pending) {
+		s.queue = slices.Delete(s.queue, i, i+1)
+	}
+	s.mu.Unlock()
+}
+
+// drainQueue sends the first queued event unless it is already out (or
+// force, after a reconnection). Each attempt has a new ack id.
+func (s *Socket) drainQueue(force bool) {
+	s.mu.Lock()
+	if !s.connected || len(s.queue) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	q := s.queue[0]
+	if q.pending && !force {
+		s.mu.Unlock()
+		return
+	}
+	q.pending = true
+	q.tries++
+	s.nextAck++
+	p := *q.p
+	p.ID, p.HasID = s.nextAck, true
+	if s.acks == nil {
+		s.acks = map[uint64]func(sioparser.Args, error){}
+	}
+	var timer *time.Timer
+	s.acks[p.ID] = func(a sioparser.Args, err error) {
+		timer.Stop()
+		s.attemptDone(q, a, err)
+	}
+	timer = time.AfterFunc(q.timeout, func() {
+		s.mu.Lock()
+		_, waiting := s.acks[p.ID]
+		delete(s.acks, p.ID)
+		s.mu.Unlock()
+		if waiting {
+			s.attemptDone(q, sioparser.Args{}, ErrAckTimeout)
+		}
+	})
+	s.mu.Unlock()
+	// Sent now or never: if the connection is gone, this attempt fails
+	// with it, and the reconnection sends the event again.
+	s.notifyOutgoing(&p)
+	_ = s.m.send(&p)
+}
+
+// attemptDone ends one attempt of the first queued event: answered, or
+// failed and then either retried or, past Retries, given up.
+func (s *Socket) attemptDone(q *queued, a sioparser.Args, err error) {
+	s.mu.Lock()
+	if len(s.queue) == 0 || s.queue[0] != q {
+		s.mu.Unlock()
+		return
+	}
+	finished := err == nil || q.tries > s.opts.Retries
+	if finished {
+		s.queue = s.queue[1:]
+	}
+	q.pending = false
+	done := q.done
+	s.mu.Unlock()
+	if finished && done != nil {
+		done(a, err)
+	}
+	s.drainQueue(false)
+}
+
 func (s *Socket) dropAck(id uint64) {
 	s.mu.Lock()
 	delete(s.acks, id)
@@ -492,7 +673,6 @@ func (s *Socket) dropAck(id uint64) {
 func (s *Socket) sendPacket(p *sioparser.Packet, volatile bool) error {
 	s.mu.Lock()
 	connected := s.connected
-	anyOut := s.anyOut
 	if !connected {
 		if !volatile {
 			s.sendBuf = append(s.sendBuf, p)
@@ -501,15 +681,7 @@ func (s *Socket) sendPacket(p *sioparser.Packet, volatile bool) error {
 		return nil
 	}
 	s.mu.Unlock()
-	if len(anyOut) > 0 && p.Type == sioparser.Event {
-		if name, args, err := sioparser.ParseEvent(p); err == nil {
-			s.m.dispatch(func() {
-				for _, fn := range anyOut {
-					fn(name, args)
-				}
-			})
-		}
-	}
+	s.notifyOutgoing(p)
 	if err := s.m.send(p); err != nil && !volatile && errors.Is(err, ErrDisconnected) {
 		// The connection went away meanwhile: keep the packet for the
 		// next one.
@@ -518,6 +690,23 @@ func (s *Socket) sendPacket(p *sioparser.Packet, volatile bool) error {
 		s.mu.Unlock()
 	}
 	return nil
+}
+
+// notifyOutgoing hands an event being sent to the OnAnyOutgoing handlers.
+func (s *Socket) notifyOutgoing(p *sioparser.Packet) {
+	s.mu.Lock()
+	anyOut := s.anyOut
+	s.mu.Unlock()
+	if len(anyOut) == 0 || p.Type != sioparser.Event {
+		return
+	}
+	if name, args, err := sioparser.ParseEvent(p); err == nil {
+		s.m.dispatch(func() {
+			for _, fn := range anyOut {
+				fn(name, args)
+			}
+		})
+	}
 }
 
 func (s *Socket) onAck(p *sioparser.Packet) {
