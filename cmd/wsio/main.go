@@ -1,6 +1,7 @@
 // Command wsio is the wsio program. Subcommands:
 //
 //	wsio serve [--addr 127.0.0.1:3000]               a Socket.IO server (the main program)
+//	wsio connect [flags] URL                         a Socket.IO client for the command line
 //	wsio echo [--addr 127.0.0.1:9001]                a WebSocket echo endpoint
 //	wsio conformance engine [--addr 127.0.0.1:3000]  what the engine.io-protocol test suite expects
 //	wsio conformance socket [--addr 127.0.0.1:3000]  what the socket.io-protocol test suite expects
@@ -41,6 +42,8 @@ const usage = `usage: wsio <command> [flags]
 
 commands:
   serve               a Socket.IO server on 127.0.0.1:3000 (/socket.io/)
+  connect URL         a Socket.IO client: prints events as JSON lines,
+                      emits what stdin says (like wscat, for Socket.IO)
   echo                serve a WebSocket echo endpoint (every message sent back)
   conformance engine  serve the Engine.IO server the engine.io-protocol
                       test suite expects (127.0.0.1:3000, /engine.io/)
@@ -61,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runEcho(ctx, args[1:], stdout, stderr, logger)
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr, logger)
+	case "connect":
+		return runConnect(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return runConformance(ctx, args[1:], stdout, stderr, logger)
 	case "-h", "--help", "help":
