@@ -588,6 +588,9 @@ func (m *Manager) onMessage(e *eioclient.Client, data []byte, binary bool) {
 			m.closeReason = ReasonParseError
 		}
 		m.mu.Unlock()
+		if e == nil {
+			return
+		}
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()

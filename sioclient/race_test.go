@@ -1,0 +1,5 @@
+//go:build race
+
+package sioclient_test
+
+const raceEnabled = true
