@@ -76,7 +76,7 @@ func TestSioClientNodeServer(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 			defer cancel()
-			_, url := startNodeSIO(t, ctx)
+			p, url := startNodeSIO(t, ctx)
 
 			t.Run("refused", func(t *testing.T) {
 				m, _ := sioclient.NewManager(url, &mode.opts)
@@ -189,6 +189,20 @@ func TestSioClientNodeServer(t *testing.T) {
 				var n int
 				if err != nil || args.Decode(1, &n) != nil || n != 100*len(mode.name)+3 {
 					t.Fatalf("last job: %v %d", err, n)
+				}
+				// The server saw each job twice (it ignores the first
+				// attempt), in order, and never a third time.
+				for job := range 4 {
+					for attempt := 1; attempt <= 2; attempt++ {
+						want := fmt.Sprintf("%d:%d", 100*len(mode.name)+job, attempt)
+						if e := p.next(t, ctx, "job"); e.Data != want {
+							t.Fatalf("job report %q, want %q", e.Data, want)
+						}
+					}
+				}
+				time.Sleep(400 * time.Millisecond) // longer than AckTimeout
+				if lines, _ := p.stdout.snapshot(); strings.Count(strings.Join(lines, "\n"), `"event":"job"`) != 8 {
+					t.Fatalf("more attempts than needed%s", p.logs())
 				}
 			})
 		})

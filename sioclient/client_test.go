@@ -634,3 +634,24 @@ func TestRetries(t *testing.T) {
 		t.Fatalf("unanswered: %v", err)
 	}
 }
+
+// AutoConnect connects in the background; emits made before it is
+// connected are buffered and delivered.
+func TestAutoConnect(t *testing.T) {
+	srv := newServer(t, nil)
+	got := make(chan string, 1)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("early", func(v string) { got <- v })
+	})
+	m := manager(t, srv, sioclient.Options{})
+	s := m.Socket("/", &sioclient.SocketOptions{AutoConnect: true})
+	_ = s.Emit("early", "bird")
+	if v := recv(t, got); v != "bird" || !s.Connected() {
+		t.Fatalf("got %q, connected %v", v, s.Connected())
+	}
+	// A Manager closed while an AutoConnect socket is still trying.
+	m2, _ := sioclient.NewManager("http://127.0.0.1:1", &sioclient.Options{ReconnectionDelay: 10 * time.Millisecond})
+	m2.Socket("/", &sioclient.SocketOptions{AutoConnect: true})
+	time.Sleep(30 * time.Millisecond)
+	_ = m2.Close()
+}

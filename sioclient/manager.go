@@ -66,7 +66,8 @@ type Manager struct {
 	reconnecting bool
 	retry        *time.Timer
 	back         backoff
-	closeReason  string // overrides the engine's reason (parse error)
+	closeReason  string               // overrides the engine's reason (parse error)
+	autoCancel   []context.CancelFunc // stop the Connects of AutoConnect sockets
 	handlers     managerHandlers
 
 	// dec is used only by the engine's reading goroutine.
@@ -153,6 +154,18 @@ func (m *Manager) Socket(nsp string, opts *SocketOptions) *Socket {
 	if opts != nil {
 		s.opts = *opts
 	}
+	if s.opts.AutoConnect {
+		ctx, cancel := context.WithCancel(context.Background())
+		m.mu.Lock()
+		m.autoCancel = append(m.autoCancel, cancel)
+		m.mu.Unlock()
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			defer cancel()
+			_ = s.Connect(ctx) // failures reach the connect_error handlers
+		}()
+	}
 	return s
 }
 
@@ -227,6 +240,10 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
+	for _, cancel := range m.autoCancel {
+		cancel()
+	}
+	m.autoCancel = nil
 	m.stopRetryLocked()
 	e := m.engine
 	sockets := m.activeLocked()

@@ -61,6 +61,11 @@ type Options struct {
 
 // SocketOptions configures one namespace's Socket.
 type SocketOptions struct {
+	// AutoConnect makes Manager.Socket start connecting at once, in the
+	// background, as the JS client does by default; emits made meanwhile
+	// are buffered. Without it, call Connect.
+	AutoConnect bool
+
 	// Auth is sent with every CONNECT (Node: auth as an object). It is
 	// encoded as JSON.
 	Auth any
