@@ -65,9 +65,12 @@ type Manager struct {
 	closed       bool
 	reconnecting bool
 	retry        *time.Timer
+	retryGen     uint64 // identifies the scheduled reconnection chain
 	back         backoff
-	closeReason  string               // overrides the engine's reason (parse error)
-	autoCancel   []context.CancelFunc // stop the Connects of AutoConnect sockets
+	closeReason  string                         // overrides the engine's reason (parse error)
+	autoCancel   map[*Socket]context.CancelFunc // stop the Connects of AutoConnect sockets
+	ctx          context.Context                // ends with Close: bounds every dial
+	cancel       context.CancelFunc
 	handlers     managerHandlers
 
 	// dec is used only by the engine's reading goroutine.
@@ -81,8 +84,10 @@ type Manager struct {
 	dmu         sync.Mutex
 	inbox       []func()
 	dispatching bool
+	dclosed     bool       // Close has drained the dispatcher: later callbacks are dropped
+	didle       *sync.Cond // on dmu: broadcast when the dispatcher stops
 
-	wg sync.WaitGroup // open attempts, retries, dispatcher, engines
+	wg sync.WaitGroup // open attempts, retries, engines, AutoConnect; Add only under mu while open
 }
 
 type managerHandlers struct {
@@ -125,11 +130,14 @@ func NewManager(rawURL string, opts *Options) (*Manager, error) {
 		}
 	}
 	m := &Manager{
-		url:     u.Scheme + "://" + u.Host + "/",
-		opts:    o,
-		sockets: map[string]*Socket{},
-		back:    backoff{min: o.ReconnectionDelay, max: o.ReconnectionDelayMax, jitter: o.RandomizationFactor},
+		url:        u.Scheme + "://" + u.Host + "/",
+		opts:       o,
+		sockets:    map[string]*Socket{},
+		autoCancel: map[*Socket]context.CancelFunc{},
+		back:       backoff{min: o.ReconnectionDelay, max: o.ReconnectionDelayMax, jitter: o.RandomizationFactor},
 	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.didle = sync.NewCond(&m.dmu)
 	m.dec.Limits = sioparser.Limits{MaxAttachments: o.MaxAttachments}
 	return m, nil
 }
@@ -155,16 +163,21 @@ func (m *Manager) Socket(nsp string, opts *SocketOptions) *Socket {
 		s.opts = *opts
 	}
 	if s.opts.AutoConnect {
-		ctx, cancel := context.WithCancel(context.Background())
 		m.mu.Lock()
-		m.autoCancel = append(m.autoCancel, cancel)
+		if !m.closed {
+			ctx, cancel := context.WithCancel(m.ctx)
+			m.autoCancel[s] = cancel
+			m.wg.Add(1)
+			go func() {
+				defer m.wg.Done()
+				_ = s.Connect(ctx) // failures reach the connect_error handlers
+				m.mu.Lock()
+				delete(m.autoCancel, s)
+				m.mu.Unlock()
+				cancel()
+			}()
+		}
 		m.mu.Unlock()
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			defer cancel()
-			_ = s.Connect(ctx) // failures reach the connect_error handlers
-		}()
 	}
 	return s
 }
@@ -230,22 +243,23 @@ func (m *Manager) on(add func(*managerHandlers)) {
 }
 
 // Close closes the connection and stops reconnecting: every connected
-// socket disconnects with "forced close" and is no longer active. It waits
-// for the Manager's goroutines, so it must not be called from a handler.
+// socket disconnects with "forced close" and is no longer active, and what
+// waits on a socket (Connect, EmitWithAck) returns. It waits for the
+// Manager's goroutines, the handlers included, so it must not be called
+// from a handler.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		m.wg.Wait()
+		m.drainDispatcher()
 		return nil
 	}
 	m.closed = true
-	for _, cancel := range m.autoCancel {
-		cancel()
-	}
-	m.autoCancel = nil
+	m.cancel()
 	m.stopRetryLocked()
 	e := m.engine
+	m.engine, m.state = nil, stateClosed
 	sockets := m.activeLocked()
 	m.sockets = map[string]*Socket{}
 	m.mu.Unlock()
@@ -256,7 +270,20 @@ func (m *Manager) Close() error {
 		_ = e.Close()
 	}
 	m.wg.Wait()
+	m.drainDispatcher()
 	return nil
+}
+
+// drainDispatcher waits until the queued callbacks have run; later ones
+// are dropped.
+func (m *Manager) drainDispatcher() {
+	m.dmu.Lock()
+	for m.dispatching {
+		m.didle.Wait()
+	}
+	m.dclosed = true
+	m.inbox = nil
+	m.dmu.Unlock()
 }
 
 func (m *Manager) stopRetryLocked() {
@@ -264,6 +291,7 @@ func (m *Manager) stopRetryLocked() {
 		m.wg.Done() // the attempt will not run
 	}
 	m.retry = nil
+	m.retryGen++
 	m.reconnecting = false
 }
 
@@ -276,7 +304,8 @@ func (m *Manager) activeLocked() []*Socket {
 }
 
 // open opens the connection if it is not open, or waits for the attempt
-// under way. Every active socket sends its CONNECT once it is open.
+// under way. Every active socket sends its CONNECT once it is open. ctx
+// and Close bound the dial.
 func (m *Manager) open(ctx context.Context) error {
 	m.mu.Lock()
 	for {
@@ -306,27 +335,32 @@ func (m *Manager) open(ctx context.Context) error {
 		break
 	}
 	m.state = stateOpening
-	m.opened = make(chan struct{})
+	done := make(chan struct{})
+	m.opened = done
 	m.openErr = nil
 	m.wg.Add(1)
 	m.mu.Unlock()
 	defer m.wg.Done()
 
-	e, err := m.dial(ctx)
+	e, ready, err := m.dial(ctx)
 
 	m.mu.Lock()
-	if err == nil && m.closed {
-		m.mu.Unlock()
-		_ = e.Close()
-		m.mu.Lock()
+	switch {
+	case err != nil:
+	case m.closed:
 		err = ErrClosed
+	case len(m.sockets) == 0:
+		err = ErrDisconnected // every socket left while it opened
 	}
-	done := m.opened
 	if err != nil {
 		m.state, m.openErr = stateClosed, err
 		handlers := m.handlers.errs
 		m.mu.Unlock()
 		close(done)
+		if e != nil {
+			close(ready)
+			_ = e.Close()
+		}
 		m.dispatch(func() {
 			for _, fn := range handlers {
 				fn(err)
@@ -335,18 +369,13 @@ func (m *Manager) open(ctx context.Context) error {
 		m.notifySockets(func(s *Socket) { s.onOpenError(err) })
 		return err
 	}
-	if len(m.sockets) == 0 {
-		// Every socket left while it opened.
-		m.state = stateClosed
-		m.mu.Unlock()
-		close(done)
-		_ = e.Close()
-		return ErrDisconnected
-	}
+	// Installed before the engine's callbacks may run (they wait for
+	// ready), so that a close that comes at once is not missed.
 	m.state, m.engine = stateOpen, e
 	sockets := m.activeLocked()
 	handlers := m.handlers.open
 	m.mu.Unlock()
+	close(ready)
 	close(done)
 	m.dispatch(func() {
 		for _, fn := range handlers {
@@ -359,12 +388,13 @@ func (m *Manager) open(ctx context.Context) error {
 	return nil
 }
 
-// dial opens an Engine.IO connection, bounded by ctx and Options.Timeout.
-func (m *Manager) dial(ctx context.Context) (*eioclient.Client, error) {
+// dial opens an Engine.IO connection, bounded by ctx, Options.Timeout and
+// Close. The engine's callbacks wait until the caller closes ready.
+func (m *Manager) dial(ctx context.Context) (*eioclient.Client, chan struct{}, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, m.opts.Timeout, ErrConnectTimeout)
 	defer cancel()
-	// The engine starts reading before Dial returns: its callbacks wait for
-	// ready, so that they see the client they belong to.
+	stop := context.AfterFunc(m.ctx, cancel)
+	defer stop()
 	var e *eioclient.Client
 	ready := make(chan struct{})
 	o := &eioclient.Options{
@@ -398,19 +428,19 @@ func (m *Manager) dial(ctx context.Context) (*eioclient.Client, error) {
 	}
 	e, err := eioclient.Dial(ctx, m.url, o)
 	if err != nil {
-		close(ready)
 		if cause := context.Cause(ctx); errors.Is(cause, ErrConnectTimeout) {
 			err = fmt.Errorf("%w: %w", ErrConnectTimeout, err)
 		}
-		return nil, err
+		return nil, nil, err
 	}
+	// The engine's goroutines end by Done; open holds a count on wg
+	// meanwhile, so this Add never races with Close's Wait.
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		<-e.Done()
 	}()
-	close(ready)
-	return e, nil
+	return e, ready, nil
 }
 
 // notifySockets calls fn for each active socket.
@@ -457,19 +487,17 @@ func (m *Manager) onEngineClose(e *eioclient.Client, reason string) {
 
 // reconnectLocked schedules the next reconnection attempt, or gives up.
 func (m *Manager) reconnectLocked() {
-	if m.reconnecting || m.closed || m.state != stateClosed || len(m.sockets) == 0 {
+	if m.reconnecting || m.closed || m.state != stateClosed || len(m.sockets) == 0 || m.opts.NoReconnection {
 		return
 	}
 	if n := m.opts.ReconnectionAttempts; n > 0 && m.back.attempts >= n {
 		m.back.reset()
 		handlers := m.handlers.reconnectFailed
+		sockets := m.activeLocked()
 		m.dispatch(func() {
 			for _, fn := range handlers {
 				fn()
 			}
-		})
-		sockets := m.activeLocked()
-		m.dispatch(func() {
 			for _, s := range sockets {
 				s.onReconnectFailed()
 			}
@@ -477,15 +505,19 @@ func (m *Manager) reconnectLocked() {
 		return
 	}
 	m.reconnecting = true
+	m.retryGen++
+	gen := m.retryGen
 	m.wg.Add(1)
-	m.retry = time.AfterFunc(m.back.next(), m.attempt)
+	m.retry = time.AfterFunc(m.back.next(), func() { m.attempt(gen) })
 }
 
-// attempt is one reconnection attempt, run by the retry timer.
-func (m *Manager) attempt() {
+// attempt is one reconnection attempt of the chain gen, run by its timer.
+// A chain that was stopped (Close, the last socket leaving) or replaced
+// does nothing more.
+func (m *Manager) attempt(gen uint64) {
 	defer m.wg.Done()
 	m.mu.Lock()
-	if m.closed || !m.reconnecting {
+	if m.closed || gen != m.retryGen {
 		m.mu.Unlock()
 		return
 	}
@@ -500,6 +532,10 @@ func (m *Manager) attempt() {
 	})
 	err := m.open(context.Background())
 	m.mu.Lock()
+	if gen != m.retryGen {
+		m.mu.Unlock()
+		return
+	}
 	m.reconnecting = false
 	if err != nil {
 		errHandlers := m.handlers.reconnectError
@@ -523,46 +559,54 @@ func (m *Manager) attempt() {
 	})
 }
 
+// Connection states as addSocket reports them.
+const (
+	connOpen    = iota // open: send the CONNECT now
+	connPending        // opening, or a reconnection is scheduled: wait for it
+	connClosed         // closed: open it
+)
+
 // addSocket makes s active: it connects whenever the connection opens.
-// It reports whether the connection is open now.
-func (m *Manager) addSocket(s *Socket) (open bool, err error) {
+func (m *Manager) addSocket(s *Socket) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return false, ErrClosed
+		return 0, ErrClosed
 	}
 	m.sockets[s.nsp] = s
-	if m.state == stateClosed && m.reconnecting {
-		return false, nil
+	switch {
+	case m.state == stateOpen:
+		return connOpen, nil
+	case m.state == stateOpening || m.reconnecting:
+		return connPending, nil
 	}
-	return m.state == stateOpen, nil
+	return connClosed, nil
 }
 
 // removeSocket makes s inactive; the connection closes when no socket is
-// left.
+// left (an open under way closes it when it completes).
 func (m *Manager) removeSocket(s *Socket) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.sockets[s.nsp] != s {
-		m.mu.Unlock()
 		return
 	}
 	delete(m.sockets, s.nsp)
 	if len(m.sockets) > 0 {
-		m.mu.Unlock()
 		return
 	}
 	m.stopRetryLocked()
+	if m.state != stateOpen || m.closed {
+		return
+	}
 	// The connection is done with: a Connect from now on opens a new one.
 	e := m.engine
 	m.engine, m.state = nil, stateClosed
-	m.mu.Unlock()
-	if e != nil {
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			_ = e.Close()
-		}()
-	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		_ = e.Close()
+	}()
 }
 
 // send writes a packet: its text, then its attachments.
@@ -628,27 +672,31 @@ func (m *Manager) onMessage(e *eioclient.Client, data []byte, binary bool) {
 	s.onPacket(p)
 }
 
-// dispatch queues fn to run after the callbacks queued before it.
+// dispatch queues fn to run after the callbacks queued before it. After
+// Close has drained the queue, fn is dropped.
 func (m *Manager) dispatch(fn func()) {
 	m.dmu.Lock()
+	if m.dclosed {
+		m.dmu.Unlock()
+		return
+	}
 	m.inbox = append(m.inbox, fn)
 	if m.dispatching {
 		m.dmu.Unlock()
 		return
 	}
 	m.dispatching = true
-	m.wg.Add(1)
 	m.dmu.Unlock()
 	go m.runInbox()
 }
 
 func (m *Manager) runInbox() {
-	defer m.wg.Done()
 	for {
 		m.dmu.Lock()
 		if len(m.inbox) == 0 {
 			m.inbox = nil
 			m.dispatching = false
+			m.didle.Broadcast()
 			m.dmu.Unlock()
 			return
 		}

@@ -80,6 +80,7 @@ type Socket struct {
 	acks      map[uint64]func(sioparser.Args, error)
 	nextAck   uint64
 	queue     []*queued // with Retries: events sent one at a time until acknowledged
+	flushing  bool      // the send buffer is being sent: new emits queue behind it
 
 	handlers       map[string]handlerList
 	anyIn, anyOut  []AnyHandler
@@ -161,17 +162,22 @@ func (s *Socket) Connect(ctx context.Context) error {
 	}
 	s.active, s.connErr = true, nil
 	s.mu.Unlock()
-	open, err := s.m.addSocket(s)
+	state, err := s.m.addSocket(s)
 	if err != nil {
 		s.deactivate(err)
 		return err
 	}
-	if open {
+	switch state {
+	case connOpen:
 		s.sendConnect()
-	} else if err := s.m.open(ctx); err != nil && ctx.Err() == nil {
-		s.m.mu.Lock()
-		s.m.reconnectLocked()
-		s.m.mu.Unlock()
+	case connClosed:
+		if err := s.m.open(ctx); err != nil {
+			// Without reconnection the socket is now inactive, with err;
+			// with it, the Manager tries again after a delay.
+			s.m.mu.Lock()
+			s.m.reconnectLocked()
+			s.m.mu.Unlock()
+		}
 	}
 	for {
 		s.mu.Lock()
@@ -239,8 +245,9 @@ func (s *Socket) connectPayload(auth any) (json.RawMessage, error) {
 		}
 		return json.Marshal(auth)
 	}
-	fields := map[string]any{}
+	fields := map[string]any{"pid": pid, "offset": offset}
 	if auth != nil {
+		// The auth fields win, as in the JS client's {pid, offset, ...auth}.
 		b, err := json.Marshal(auth)
 		if err != nil {
 			return nil, err
@@ -249,7 +256,6 @@ func (s *Socket) connectPayload(auth any) (json.RawMessage, error) {
 			return nil, fmt.Errorf("auth is not a JSON object: %w", err)
 		}
 	}
-	fields["pid"], fields["offset"] = pid, offset
 	return json.Marshal(fields)
 }
 
@@ -321,7 +327,9 @@ func (s *Socket) trackOffset(p *sioparser.Packet) {
 	s.mu.Lock()
 	recovering := s.pid != ""
 	s.mu.Unlock()
-	if !recovering {
+	if !recovering || p.HasID {
+		// An event asking for an ack has no offset: in the JS client its
+		// last argument is the ack function.
 		return
 	}
 	args, err := sioparser.ParseArgs(p)
@@ -361,20 +369,46 @@ func (s *Socket) onConnectPacket(p *sioparser.Packet) {
 	s.connected, s.id = true, body.SID
 	s.recovered = body.PID != "" && body.PID == s.pid
 	s.pid = body.PID
-	buffered := s.sendBuf
-	s.sendBuf = nil
+	s.flushing = true
 	handlers := s.onConnect
 	s.signalLocked()
 	s.mu.Unlock()
-	for _, bp := range buffered {
-		_ = s.m.send(bp)
-	}
+	s.flushBuffer()
 	s.drainQueue(true)
 	s.m.dispatch(func() {
 		for _, fn := range handlers {
 			fn()
 		}
 	})
+}
+
+// flushBuffer sends what was emitted while disconnected, oldest first;
+// emits made meanwhile join the buffer (flushing is set), so they cannot
+// overtake it. What fails to go out stays buffered for the next
+// connection.
+func (s *Socket) flushBuffer() {
+	for {
+		s.mu.Lock()
+		buf := s.sendBuf
+		s.sendBuf = nil
+		if len(buf) == 0 || !s.connected {
+			s.sendBuf = append(buf, s.sendBuf...)
+			s.flushing = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		for i, p := range buf {
+			s.notifyOutgoing(p)
+			if err := s.m.send(p); err != nil {
+				s.mu.Lock()
+				s.sendBuf = append(buf[i:len(buf):len(buf)], s.sendBuf...)
+				s.flushing = false
+				s.mu.Unlock()
+				return
+			}
+		}
+	}
 }
 
 // onClose ends the socket's connection with reason. willReconnect tells
@@ -386,13 +420,19 @@ func (s *Socket) onClose(reason string, willReconnect bool) {
 	if !willReconnect {
 		s.active = false
 	}
-	// Acks of packets still waiting in the send buffer stay: they will be
-	// sent after a reconnection.
+	// Acks of packets still waiting in the send buffer stay while the
+	// socket will reconnect: they are sent then. An inactive socket sends
+	// nothing more: every wait ends, and the buffered packets that had
+	// one are dropped (plain emits stay for a later Connect).
 	waiting := make(map[uint64]bool, len(s.sendBuf))
-	for _, p := range s.sendBuf {
-		if p.HasID {
-			waiting[p.ID] = true
+	if willReconnect {
+		for _, p := range s.sendBuf {
+			if p.HasID {
+				waiting[p.ID] = true
+			}
 		}
+	} else {
+		s.sendBuf = slices.DeleteFunc(s.sendBuf, func(p *sioparser.Packet) bool { return p.HasID })
 	}
 	var failed []func(sioparser.Args, error)
 	for id, fn := range s.acks {
@@ -401,11 +441,20 @@ func (s *Socket) onClose(reason string, willReconnect bool) {
 			delete(s.acks, id)
 		}
 	}
+	var dropped []*queued
+	if !willReconnect {
+		dropped, s.queue = s.queue, nil
+	}
 	handlers := s.onDisconnect
 	s.signalLocked()
 	s.mu.Unlock()
 	for _, fn := range failed {
 		fn(sioparser.Args{}, ErrDisconnected)
+	}
+	for _, q := range dropped {
+		if q.done != nil {
+			q.done(sioparser.Args{}, ErrDisconnected)
+		}
 	}
 	if was {
 		s.m.dispatch(func() {
@@ -435,7 +484,8 @@ func (s *Socket) Disconnect() {
 }
 
 // Close disconnects the socket; for a socket made by the package's Connect,
-// it also closes its Manager and waits for it.
+// it also closes its Manager and waits for it, so it must then not be
+// called from a handler.
 func (s *Socket) Close() error {
 	s.Disconnect()
 	if s.owns {
@@ -614,6 +664,7 @@ func (s *Socket) drainQueue(force bool) {
 	}
 	q.pending = true
 	q.tries++
+	attempt := q.tries
 	s.nextAck++
 	p := *q.p
 	p.ID, p.HasID = s.nextAck, true
@@ -623,7 +674,7 @@ func (s *Socket) drainQueue(force bool) {
 	var timer *time.Timer
 	s.acks[p.ID] = func(a sioparser.Args, err error) {
 		timer.Stop()
-		s.attemptDone(q, a, err)
+		s.attemptDone(q, attempt, a, err)
 	}
 	timer = time.AfterFunc(q.timeout, func() {
 		s.mu.Lock()
@@ -631,7 +682,7 @@ func (s *Socket) drainQueue(force bool) {
 		delete(s.acks, p.ID)
 		s.mu.Unlock()
 		if waiting {
-			s.attemptDone(q, sioparser.Args{}, ErrAckTimeout)
+			s.attemptDone(q, attempt, sioparser.Args{}, ErrAckTimeout)
 		}
 	})
 	s.mu.Unlock()
@@ -641,11 +692,13 @@ func (s *Socket) drainQueue(force bool) {
 	_ = s.m.send(&p)
 }
 
-// attemptDone ends one attempt of the first queued event: answered, or
-// failed and then either retried or, past Retries, given up.
-func (s *Socket) attemptDone(q *queued, a sioparser.Args, err error) {
+// attemptDone ends attempt number attempt of the first queued event:
+// answered, or failed and then either retried or, past Retries, given up.
+// The end of an attempt that is no longer the latest (one resent after a
+// reconnection meanwhile) is ignored.
+func (s *Socket) attemptDone(q *queued, attempt int, a sioparser.Args, err error) {
 	s.mu.Lock()
-	if len(s.queue) == 0 || s.queue[0] != q {
+	if len(s.queue) == 0 || s.queue[0] != q || q.tries != attempt || !q.pending {
 		s.mu.Unlock()
 		return
 	}
@@ -672,9 +725,8 @@ func (s *Socket) dropAck(id uint64) {
 // (volatile packets are dropped then).
 func (s *Socket) sendPacket(p *sioparser.Packet, volatile bool) error {
 	s.mu.Lock()
-	connected := s.connected
-	if !connected {
-		if !volatile {
+	if !s.connected || s.flushing {
+		if !volatile || s.connected {
 			s.sendBuf = append(s.sendBuf, p)
 		}
 		s.mu.Unlock()
@@ -682,11 +734,13 @@ func (s *Socket) sendPacket(p *sioparser.Packet, volatile bool) error {
 	}
 	s.mu.Unlock()
 	s.notifyOutgoing(p)
-	if err := s.m.send(p); err != nil && !volatile && errors.Is(err, ErrDisconnected) {
-		// The connection went away meanwhile: keep the packet for the
-		// next one.
+	if err := s.m.send(p); err != nil && !volatile {
+		// The connection is going away: keep the packet for the next one,
+		// unless its ack has already been failed (the caller was told).
 		s.mu.Lock()
-		s.sendBuf = append(s.sendBuf, p)
+		if !p.HasID || s.acks[p.ID] != nil {
+			s.sendBuf = append(s.sendBuf, p)
+		}
 		s.mu.Unlock()
 	}
 	return nil
