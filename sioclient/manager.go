@@ -231,7 +231,9 @@ func (m *Manager) OnReconnectError(fn func(error)) {
 }
 
 // OnReconnectFailed adds a function called when ReconnectionAttempts
-// attempts have failed and the Manager gives up.
+// attempts have failed and the Manager gives up. Its sockets then become
+// inactive and their Connect returns ErrReconnectFailed (the JS client
+// keeps them subscribed instead); Connect starts over.
 func (m *Manager) OnReconnectFailed(fn func()) {
 	m.on(func(h *managerHandlers) { h.reconnectFailed = append(h.reconnectFailed, fn) })
 }
