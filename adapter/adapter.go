@@ -86,8 +86,9 @@ type Host interface {
 	Socket(id string) (Socket, bool)
 	// Deliver writes pkt to each of sockets, encoded once.
 	Deliver(pkt *sioparser.Packet, sockets []Socket, flags BroadcastFlags)
-	// DeliverWithAck writes pkt to each of sockets with an ack id, and
-	// calls ack with each client's answer.
+	// DeliverWithAck writes pkt to each of sockets with an ack id (the
+	// host's own when pkt has none, as for a packet from another server),
+	// and calls ack with each client's answer.
 	DeliverWithAck(pkt *sioparser.Packet, sockets []Socket, flags BroadcastFlags, ack func(sioparser.Args))
 	// OnServerSideEmit delivers an event another server sent with
 	// ServerSideEmit to the namespace's handlers. ack is nil when the

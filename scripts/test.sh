@@ -20,6 +20,13 @@ if [ -f interop/package-lock.json ]; then
   fi
 fi
 
+# redis-server for the Redis adapter's tests, which start their own on a
+# free loopback port.
+if [ ! -x /usr/bin/redis-server ] && ! command -v redis-server >/dev/null 2>&1; then
+  echo "redis-server is missing: installing redis-server"
+  apt-get update -qq && apt-get install -y -qq redis-server
+fi
+
 bash scripts/lint.sh
 
 status=0

@@ -142,6 +142,12 @@ func (n *Namespace) Deliver(pkt *sioparser.Packet, sockets []adapter.Socket, fla
 
 // DeliverWithAck implements adapter.Host.
 func (n *Namespace) DeliverWithAck(pkt *sioparser.Packet, sockets []adapter.Socket, flags adapter.BroadcastFlags, ack func(sioparser.Args)) {
+	if !pkt.HasID {
+		// From another server: this namespace's own ack id.
+		cp := *pkt
+		cp.ID, cp.HasID = n.nextAckID(), true
+		pkt = &cp
+	}
 	for _, as := range sockets {
 		as.(*Socket).expectAck(pkt.ID, func(args sioparser.Args, err error) {
 			if err == nil {

@@ -1,0 +1,2 @@
+// Package redisadapter joins Socket.IO servers through Redis.
+package redisadapter
