@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/wsio/wsio/adapter"
 	"github.com/wsio/wsio/adapter/adaptertest"
+	"github.com/wsio/wsio/adapter/redisadapter/redistest"
 	"go.uber.org/goleak"
 )
 
@@ -14,11 +15,11 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // cluster returns n factories, each with its own Redis client (as separate
 // servers have), all on r.
-func cluster(t *testing.T, r *redisServer, n int, opts *Options) []adapter.Factory {
+func cluster(t *testing.T, r *redistest.Server, n int, opts *Options) []adapter.Factory {
 	t.Helper()
 	out := make([]adapter.Factory, n)
 	for i := range out {
-		rdb := redis.NewClient(&redis.Options{Addr: r.addr})
+		rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
 		t.Cleanup(func() { _ = rdb.Close() })
 		out[i] = New(rdb, opts, nil)
 	}
@@ -26,7 +27,7 @@ func cluster(t *testing.T, r *redisServer, n int, opts *Options) []adapter.Facto
 }
 
 func TestAdapterSuite(t *testing.T) {
-	r := startRedis(t)
+	r := redistest.Start(t)
 	adaptertest.Run(t, adaptertest.Config{
 		NewCluster: func(t *testing.T, n int) []adapter.Factory {
 			return cluster(t, r, n, &Options{Memory: adapter.MemoryOptions{MaxDisconnectionDuration: time.Minute}, RequestsTimeout: 2 * time.Second})

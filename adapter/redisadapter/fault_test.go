@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/wsio/wsio/adapter"
 	"github.com/wsio/wsio/adapter/adaptertest"
+	"github.com/wsio/wsio/adapter/redisadapter/redistest"
 	"github.com/wsio/wsio/sioparser"
 )
 
@@ -17,10 +18,10 @@ import (
 // nothing panics, local delivery goes on, the failures are counted, and
 // cross-server delivery resumes by itself once Redis is back.
 func TestRedisRestart(t *testing.T) {
-	r := startRedis(t)
+	r := redistest.Start(t)
 	var stats1 Stats
-	c1 := redis.NewClient(&redis.Options{Addr: r.addr, MaxRetries: 1, DialTimeout: 200 * time.Millisecond})
-	c2 := redis.NewClient(&redis.Options{Addr: r.addr, MaxRetries: 1, DialTimeout: 200 * time.Millisecond})
+	c1 := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: 1, DialTimeout: 200 * time.Millisecond})
+	c2 := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: 1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = c1.Close(); _ = c2.Close() })
 	opts := &Options{RequestsTimeout: 300 * time.Millisecond}
 	h1 := adaptertest.NewHost(t, "/", New(c1, opts, &stats1))
@@ -65,7 +66,7 @@ func TestRedisRestart(t *testing.T) {
 	defer func() { close(stop); wg.Wait() }()
 
 	waitUntil(t, 5*time.Second, "cross-server delivery", func() bool { return len(ticks(b)) >= 10 })
-	r.kill()
+	r.Kill()
 	down := time.Now()
 	time.Sleep(500 * time.Millisecond)
 	mu.Lock()
@@ -77,7 +78,7 @@ func TestRedisRestart(t *testing.T) {
 	if stats1.PublishErrors.Load() == 0 {
 		t.Fatal("publish failures not counted")
 	}
-	r.restart(t)
+	r.Restart(t)
 	back := time.Now()
 	before := len(ticks(b))
 	waitUntil(t, 10*time.Second, "cross-server delivery after the restart", func() bool { return len(ticks(b)) > before+5 })

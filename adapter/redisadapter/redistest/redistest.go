@@ -1,4 +1,7 @@
-package redisadapter
+// Package redistest starts redis-server processes for tests: on a free
+// loopback port, without persistence, stopped by pid at the end of the
+// test.
+package redistest
 
 import (
 	"bufio"
@@ -11,18 +14,19 @@ import (
 	"time"
 )
 
-// redisServer is a redis-server process the test started on a loopback
-// port; the test's cleanup kills it by pid.
-type redisServer struct {
-	addr string
+// Server is a redis-server process a test started on a loopback port; the
+// test's cleanup kills it by pid.
+type Server struct {
+	// Addr is host:port.
+	Addr string
 	cmd  *exec.Cmd
 	port int
 }
 
-// startRedis starts redis-server on a free 127.0.0.1 port, without
-// persistence. Without redis-server installed the test is skipped, or
-// fails under CI=true (scripts/test.sh installs it).
-func startRedis(t *testing.T) *redisServer {
+// Start starts redis-server on a free 127.0.0.1 port, without persistence.
+// Without redis-server installed the test is skipped, or fails under
+// CI=true (scripts/test.sh installs it).
+func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -37,22 +41,25 @@ func startRedis(t *testing.T) *redisServer {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	r := &redisServer{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port}
+	r := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), port: port}
 	r.start(t, bin)
 	return r
 }
 
-func (r *redisServer) start(t *testing.T, bin string) {
+// URL returns the server's redis:// URL.
+func (r *Server) URL() string { return "redis://" + r.Addr }
+
+func (r *Server) start(t testing.TB, bin string) {
 	t.Helper()
 	cmd := exec.Command(bin, "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	r.cmd = cmd
-	t.Cleanup(func() { r.kill() })
+	t.Cleanup(r.Kill)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if c, err := net.DialTimeout("tcp", r.addr, time.Second); err == nil {
+		if c, err := net.DialTimeout("tcp", r.Addr, time.Second); err == nil {
 			_, _ = c.Write([]byte("PING\r\n"))
 			_ = c.SetReadDeadline(time.Now().Add(time.Second))
 			line, _ := bufio.NewReader(c).ReadString('\n')
@@ -62,14 +69,14 @@ func (r *redisServer) start(t *testing.T, bin string) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not start", r.addr)
+			t.Fatalf("redis-server on %s did not start", r.Addr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// kill stops the server (by pid) and waits for it.
-func (r *redisServer) kill() {
+// Kill stops the server (by pid) and waits for it.
+func (r *Server) Kill() {
 	if r.cmd == nil {
 		return
 	}
@@ -78,8 +85,8 @@ func (r *redisServer) kill() {
 	r.cmd = nil
 }
 
-// restart starts the server again on the same port.
-func (r *redisServer) restart(t *testing.T) {
+// Restart starts the server again on the same port.
+func (r *Server) Restart(t testing.TB) {
 	t.Helper()
 	bin, _ := exec.LookPath("redis-server")
 	r.start(t, bin)

@@ -1,0 +1,219 @@
+package interop
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/wsio/wsio/adapter/redisadapter"
+	"github.com/wsio/wsio/adapter/redisadapter/redistest"
+	"github.com/wsio/wsio/sioclient"
+	"github.com/wsio/wsio/sioparser"
+	"github.com/wsio/wsio/socketio"
+)
+
+// A mixed cluster on one redis-server: two Go servers (socketio with
+// redisadapter) and one Node server (socket.io with
+// @socket.io/redis-adapter 8.3.0, node/sio-redis-server.mjs), a Go client
+// on each.
+
+// startGoRedisServer starts a socketio server joined to Redis at addr and
+// returns it with its URL.
+func startGoRedisServer(t *testing.T, addr, name string) (*socketio.Server, string) {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	srv := socketio.NewServer(&socketio.Options{Adapter: redisadapter.New(rdb, nil, nil)})
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("join", func(room string, ack socketio.Ack) { s.Join(room); _ = ack() })
+	})
+	srv.Of("/").OnServerSideEmit("ping", func(from string, ack socketio.Ack) { _ = ack("pong from " + name) })
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", srv)
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		hs.Close()
+		_ = rdb.Close()
+	})
+	return srv, hs.URL
+}
+
+// clusterClient is a Go client on one server of the cluster, recording the
+// events it receives.
+type clusterClient struct {
+	s      *sioclient.Socket
+	events chan string
+}
+
+func newClusterClient(t *testing.T, ctx context.Context, url string) *clusterClient {
+	t.Helper()
+	c := &clusterClient{events: make(chan string, 100)}
+	c.s = goSocket(t, ctx, url, sioclient.Options{Transports: []string{"websocket"}}, "/", nil)
+	c.s.OnAny(func(event string, args sioparser.Args) {
+		var data string
+		_ = args.Decode(0, &data)
+		c.events <- event + ":" + data
+	})
+	c.s.On("q", func(ack sioclient.Ack) { _ = ack("answer from " + c.s.ID()) })
+	return c
+}
+
+// expect waits for each of want, in any order, and then for nothing else
+// for a moment.
+func (c *clusterClient) expect(t *testing.T, ctx context.Context, who string, want ...string) {
+	t.Helper()
+	var got []string
+	for len(got) < len(want) {
+		select {
+		case e := <-c.events:
+			got = append(got, e)
+		case <-ctx.Done():
+			t.Fatalf("%s got %v, want %v", who, got, want)
+		}
+	}
+	select {
+	case e := <-c.events:
+		got = append(got, e)
+	case <-time.After(150 * time.Millisecond):
+	}
+	sort.Strings(got)
+	want = slices.Sorted(slices.Values(want))
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s got %v, want %v", who, got, want)
+	}
+}
+
+func ackStrings(t *testing.T, ctx context.Context, s *sioclient.Socket, event string, args ...any) []string {
+	t.Helper()
+	a, err := s.EmitWithAck(ctx, event, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", event, err)
+	}
+	var out []string
+	if err := a.Decode(0, &out); err != nil {
+		t.Fatalf("%s answered %s: %v", event, a.Raw(0), err)
+	}
+	return out
+}
+
+func TestRedisMixedCluster(t *testing.T) {
+	nodeBinary(t)
+	r := redistest.Start(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	p := startNode(t, ctx, "sio-redis-server.mjs", "redis="+r.URL())
+	nodeURL := fmt.Sprintf("http://127.0.0.1:%d", p.port(t, ctx))
+	g1, url1 := startGoRedisServer(t, r.Addr, "go1")
+	g2, url2 := startGoRedisServer(t, r.Addr, "go2")
+
+	n := newClusterClient(t, ctx, nodeURL)
+	c1 := newClusterClient(t, ctx, url1)
+	c2 := newClusterClient(t, ctx, url2)
+	all := map[string]*clusterClient{"node": n, "go1": c1, "go2": c2}
+
+	// Three servers on the request channel.
+	if a, err := n.s.EmitWithAck(ctx, "server-count"); err != nil || string(a.Raw(0)) != "3" {
+		t.Fatalf("serverCount from Node: %s %v", a.Raw(0), err)
+	}
+
+	// A broadcast from any server reaches the clients of all three.
+	_ = g1.Emit("news", "from go1")
+	for who, c := range all {
+		c.expect(t, ctx, who, "news:from go1")
+	}
+	_ = n.s.Emit("emit-all", "news", "from node")
+	for who, c := range all {
+		c.expect(t, ctx, who, "news:from node")
+	}
+
+	// Rooms joined on one server are honoured by broadcasts from another.
+	if _, err := n.s.EmitWithAck(ctx, "join", "red"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c1.s.EmitWithAck(ctx, "join", "red"); err != nil {
+		t.Fatal(err)
+	}
+	_ = g2.To("red").Emit("room", "from go2")
+	n.expect(t, ctx, "node", "room:from go2")
+	c1.expect(t, ctx, "go1", "room:from go2")
+	_ = n.s.Emit("emit-room", "red", "room", "from node")
+	n.expect(t, ctx, "node", "room:from node")
+	c1.expect(t, ctx, "go1", "room:from node")
+	c2.expect(t, ctx, "go2")
+
+	// fetchSockets across the cluster, both ways.
+	ids := []string{n.s.ID(), c1.s.ID(), c2.s.ID()}
+	sort.Strings(ids)
+	if got := ackStrings(t, ctx, n.s, "fetch", ""); !slices.Equal(got, ids) {
+		t.Fatalf("Node's fetchSockets %v, want %v", got, ids)
+	}
+	remote, err := g1.FetchSockets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range remote {
+		got = append(got, s.ID)
+	}
+	sort.Strings(got)
+	if !slices.Equal(got, ids) {
+		t.Fatalf("Go's fetchSockets %v, want %v", got, ids)
+	}
+	red, err := g2.In("red").FetchSockets(ctx)
+	if err != nil || len(red) != 2 {
+		t.Fatalf("Go's fetchSockets of red: %d %v", len(red), err)
+	}
+
+	// serverSideEmit with acks, both ways.
+	answers, err := g1.Sockets().ServerSideEmitWithAck(ctx, "ping", "go1")
+	var texts []string
+	for _, a := range answers {
+		texts = append(texts, fmt.Sprint(a...))
+	}
+	sort.Strings(texts)
+	if err != nil || !slices.Equal(texts, []string{"pong from go2", "pong from node"}) {
+		t.Fatalf("Go's serverSideEmitWithAck: %v %v", texts, err)
+	}
+	if got := ackStrings(t, ctx, n.s, "sse-ack"); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"pong from go1", "pong from go2"}) {
+		t.Fatalf("Node's serverSideEmitWithAck: %v", got)
+	}
+
+	// Broadcasts with acks collect every client's answer, both ways.
+	want := []string{"answer from " + ids[0], "answer from " + ids[1], "answer from " + ids[2]}
+	if got := ackStrings(t, ctx, n.s, "bcast-ack", "q"); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
+		t.Fatalf("Node's emitWithAck: %v", got)
+	}
+	acks, err := g2.Timeout(3*time.Second).EmitWithAck(ctx, "q")
+	got = nil
+	for _, a := range acks {
+		var s string
+		_ = a.Decode(0, &s)
+		got = append(got, s)
+	}
+	sort.Strings(got)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Go's EmitWithAck: %v %v", got, err)
+	}
+
+	for who, c := range all {
+		c.expect(t, ctx, who, "q:", "q:") // the two broadcasts with acks
+	}
+
+	// Node's @socket.io/redis-emitter reaches the clients of the Go servers.
+	_ = n.s.Emit("emitter", "", "emitted", "by node's emitter")
+	for who, c := range all {
+		c.expect(t, ctx, who, "emitted:by node's emitter")
+	}
+	_ = n.s.Emit("emitter", "red", "emitted", "to red")
+	n.expect(t, ctx, "node", "emitted:to red")
+	c1.expect(t, ctx, "go1", "emitted:to red")
+	c2.expect(t, ctx, "go2")
+}
