@@ -31,6 +31,16 @@ func startGoRedisServer(t *testing.T, addr, name string) (*socketio.Server, stri
 	srv := socketio.NewServer(&socketio.Options{Adapter: redisadapter.New(rdb, nil, nil)})
 	srv.OnConnection(func(s *socketio.Socket) {
 		s.On("join", func(room string, ack socketio.Ack) { s.Join(room); _ = ack() })
+		s.On("fetch-blue", func(ack socketio.Ack) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			remote, _ := srv.In("blue").FetchSockets(ctx)
+			ids := []string{}
+			for _, r := range remote {
+				ids = append(ids, r.ID)
+			}
+			_ = ack(ids)
+		})
 	})
 	srv.Of("/").OnServerSideEmit("ping", func(from string, ack socketio.Ack) { _ = ack("pong from " + name) })
 	mux := http.NewServeMux()
@@ -216,4 +226,41 @@ func TestRedisMixedCluster(t *testing.T) {
 	n.expect(t, ctx, "node", "emitted:to red")
 	c1.expect(t, ctx, "go1", "emitted:to red")
 	c2.expect(t, ctx, "go2")
+
+	// Our emitter reaches the clients of the Node server too.
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rdb.Close()
+	e := redisadapter.NewEmitter(rdb, "")
+	if err := e.Emit(ctx, "emitted", "by go's emitter"); err != nil {
+		t.Fatal(err)
+	}
+	for who, c := range all {
+		c.expect(t, ctx, who, "emitted:by go's emitter")
+	}
+	_ = e.To("red").Except(c1.s.ID()).Emit(ctx, "emitted", "to red but go1")
+	n.expect(t, ctx, "node", "emitted:to red but go1")
+	c1.expect(t, ctx, "go1")
+	// It makes Node's sockets join rooms, and disconnects them.
+	_ = e.In(n.s.ID()).SocketsJoin(ctx, "blue")
+	waitFor := time.Now().Add(5 * time.Second)
+	for {
+		if got := ackStrings(t, ctx, c2.s, "fetch-blue"); len(got) == 1 || time.Now().After(waitFor) {
+			if len(got) != 1 || got[0] != n.s.ID() {
+				t.Fatalf("blue after the emitter's socketsJoin: %v", got)
+			}
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	reasons := make(chan string, 1)
+	n.s.OnDisconnect(func(reason string, _ bool) { reasons <- reason })
+	_ = e.In("blue").DisconnectSockets(ctx, false)
+	select {
+	case r := <-reasons:
+		if r != sioclient.ReasonServerDisconnect {
+			t.Fatalf("reason %q", r)
+		}
+	case <-ctx.Done():
+		t.Fatal("the emitter's disconnectSockets did not reach Node")
+	}
 }

@@ -163,6 +163,20 @@ func (s *Socket) Answer(args ...any) {
 	ack(a)
 }
 
+// WasDisconnected reports whether the adapter disconnected s.
+func (s *Socket) WasDisconnected() bool {
+	s.host.mu.Lock()
+	defer s.host.mu.Unlock()
+	return s.Disconnected
+}
+
+// SSEs returns a copy of the server-side events h received.
+func (h *Host) SSEs() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.SSE)
+}
+
 // Received returns a copy of the packets delivered to s.
 func (s *Socket) Received() []string {
 	s.host.mu.Lock()
