@@ -128,6 +128,24 @@ func TestRedisMixedCluster(t *testing.T) {
 	c1 := newClusterClient(t, ctx, url1)
 	c2 := newClusterClient(t, ctx, url2)
 	all := map[string]*clusterClient{"node": n, "go1": c1, "go2": c2}
+	// A Node socket.io-client on each server too.
+	listeners := map[string]*nodePeer{}
+	var listenerIDs []string
+	for who, url := range map[string]string{"node": nodeURL, "go1": url1, "go2": url2} {
+		l := startNode(t, ctx, "sio-listen.mjs", "url="+url, "transports=websocket")
+		listenerIDs = append(listenerIDs, l.next(t, ctx, "connect").Data)
+		listeners[who] = l
+	}
+	// heard checks that every Node client got the events of want, in order,
+	// among those it had not been checked for.
+	heard := func(who string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if e := listeners[who].next(t, ctx, "got"); e.Data != w {
+				t.Fatalf("Node client on %s got %q, want %q%s", who, e.Data, w, listeners[who].logs())
+			}
+		}
+	}
 
 	// Three servers on the request channel.
 	if a, err := n.s.EmitWithAck(ctx, "server-count"); err != nil || string(a.Raw(0)) != "3" {
@@ -142,6 +160,7 @@ func TestRedisMixedCluster(t *testing.T) {
 	_ = n.s.Emit("emit-all", "news", "from node")
 	for who, c := range all {
 		c.expect(t, ctx, who, "news:from node")
+		heard(who, "news:from go1", "news:from node")
 	}
 
 	// Rooms joined on one server are honoured by broadcasts from another.
@@ -160,7 +179,7 @@ func TestRedisMixedCluster(t *testing.T) {
 	c2.expect(t, ctx, "go2")
 
 	// fetchSockets across the cluster, both ways.
-	ids := []string{n.s.ID(), c1.s.ID(), c2.s.ID()}
+	ids := append([]string{n.s.ID(), c1.s.ID(), c2.s.ID()}, listenerIDs...)
 	sort.Strings(ids)
 	if got := ackStrings(t, ctx, n.s, "fetch", ""); !slices.Equal(got, ids) {
 		t.Fatalf("Node's fetchSockets %v, want %v", got, ids)
@@ -197,7 +216,10 @@ func TestRedisMixedCluster(t *testing.T) {
 	}
 
 	// Broadcasts with acks collect every client's answer, both ways.
-	want := []string{"answer from " + ids[0], "answer from " + ids[1], "answer from " + ids[2]}
+	var want []string
+	for _, id := range ids {
+		want = append(want, "answer from "+id)
+	}
 	if got := ackStrings(t, ctx, n.s, "bcast-ack", "q"); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
 		t.Fatalf("Node's emitWithAck: %v", got)
 	}
@@ -215,12 +237,14 @@ func TestRedisMixedCluster(t *testing.T) {
 
 	for who, c := range all {
 		c.expect(t, ctx, who, "q:", "q:") // the two broadcasts with acks
+		heard(who, "q:", "q:")
 	}
 
 	// Node's @socket.io/redis-emitter reaches the clients of the Go servers.
 	_ = n.s.Emit("emitter", "", "emitted", "by node's emitter")
 	for who, c := range all {
 		c.expect(t, ctx, who, "emitted:by node's emitter")
+		heard(who, "emitted:by node's emitter")
 	}
 	_ = n.s.Emit("emitter", "red", "emitted", "to red")
 	n.expect(t, ctx, "node", "emitted:to red")
@@ -236,6 +260,7 @@ func TestRedisMixedCluster(t *testing.T) {
 	}
 	for who, c := range all {
 		c.expect(t, ctx, who, "emitted:by go's emitter")
+		heard(who, "emitted:by go's emitter")
 	}
 	_ = e.To("red").Except(c1.s.ID()).Emit(ctx, "emitted", "to red but go1")
 	n.expect(t, ctx, "node", "emitted:to red but go1")
