@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/wsio/wsio/adapter/redisadapter"
 	"github.com/wsio/wsio/engineio"
 	"github.com/wsio/wsio/sioparser"
 	"github.com/wsio/wsio/socketio"
@@ -29,6 +31,7 @@ type serveConfig struct {
 	recovery          time.Duration
 	perMessageDeflate bool
 	connectTimeout    time.Duration
+	redisURL          string
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -45,6 +48,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&cfg.recovery, "recovery", 0, "connection state recovery window (0: off; Node's default when on is 2m)")
 	fs.BoolVar(&cfg.perMessageDeflate, "per-message-deflate", false, "accept permessage-deflate on WebSocket")
 	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", 45*time.Second, "close connections that join no namespace in this time")
+	fs.StringVar(&cfg.redisURL, "redis", "", "join the servers on this Redis (redis://host:port/db), wire-compatible with Node's @socket.io/redis-adapter; empty: one server, in memory")
 	err := fs.Parse(args)
 	return cfg, err
 }
@@ -128,7 +132,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, logg
 	if err != nil {
 		return err
 	}
-	sio := newDemoServer(cfg.options(logger))
+	opts := cfg.options(logger)
+	if cfg.redisURL != "" {
+		ropts, err := redis.ParseURL(cfg.redisURL)
+		if err != nil {
+			return fmt.Errorf("-redis: %w", err)
+		}
+		rdb := redis.NewClient(ropts)
+		defer rdb.Close()
+		ping, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = rdb.Ping(ping).Err()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("-redis %s: %w", cfg.redisURL, err)
+		}
+		ra := &redisadapter.Options{Logger: logger}
+		if opts.ConnectionStateRecovery != nil {
+			ra.Memory.MaxDisconnectionDuration = opts.ConnectionStateRecovery.MaxDisconnectionDuration
+		}
+		opts.Adapter = redisadapter.New(rdb, ra, nil)
+	}
+	sio := newDemoServer(opts)
 	mux := http.NewServeMux()
 	mux.Handle(cfg.path, sio)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

@@ -27,7 +27,6 @@ var policy = map[string][]string{
 	"adapter/adaptertest": {"adapter", "sioparser", "internal/..."},
 	"socketio":            {"engineio", "eioparser", "sioparser", "adapter", "internal/..."},
 	"sioclient":           {"eioclient", "eioparser", "sioparser", "internal/..."},
-	"cmd/...":             {"..."},
 }
 
 type pkg struct {
