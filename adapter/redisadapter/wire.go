@@ -155,10 +155,14 @@ func encodeMsgpack(v any) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// decodeMsgpack decodes one msgpack value of b into v, after checking its
+// lengths against b's size.
 func decodeMsgpack(b []byte, v any) error {
+	if err := checkMsgpack(b); err != nil {
+		return err
+	}
 	dec := msgpack.NewDecoder(bytes.NewReader(b))
 	dec.SetCustomStructTag("msgpack")
-	dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
 	return dec.Decode(v)
 }
 
