@@ -1,5 +1,5 @@
 # Every target is a thin wrapper over scripts/, so CI and people run the same thing.
-.PHONY: test lint fuzz bench bench-eio
+.PHONY: test lint fuzz bench bench-eio bench-cluster
 
 # test: installs what the tests need (npm packages from the lockfile), then
 # runs gofmt/vet/staticcheck and go test -race on every module of the repo.
@@ -22,3 +22,6 @@ bench:
 # minutes); replaces only its section of bench/RESULTS.md.
 bench-eio:
 	cd bench && go run ./cmd/wsbench -only eio -out RESULTS.md
+
+bench-cluster:
+	cd bench && go run ./cmd/wsbench cluster -out RESULTS.md

@@ -1,17 +1,26 @@
 module github.com/wsio/wsio/bench
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/coder/websocket v1.8.15
 	github.com/gorilla/websocket v1.5.3
 	github.com/lxzan/gws v1.8.9
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/wsio/wsio v0.0.0
+	github.com/wsio/wsio/adapter/redisadapter v0.0.0
 )
 
 require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dolthub/maphash v0.1.0 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect
+	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 )
 
 replace github.com/wsio/wsio => ../
+
+replace github.com/wsio/wsio/adapter/redisadapter => ../adapter/redisadapter

@@ -55,6 +55,8 @@ func run(args []string) error {
 			return sioServerMain(args[1:])
 		case "sio-load":
 			return sioLoadMain(args[1:])
+		case "cluster":
+			return clusterMain(args[1:])
 		case "help", "-h", "-help", "--help":
 			fmt.Fprint(os.Stderr, usage)
 			return nil
@@ -66,6 +68,8 @@ func run(args []string) error {
 const usage = `wsbench runs the WebSocket library comparison and writes RESULTS.md.
 
   wsbench [flags]                 everything (see -h of the flags below)
+  wsbench cluster                 the cross-server comparison over Redis (ours vs Node's
+                                  redis adapter); updates only its section of RESULTS.md
   wsbench idle-server -lib NAME   memory per idle connection of one library
   wsbench idle-client ...         internal: the child that holds the connections
   wsbench -only eio               only the Engine.IO comparison (ours vs Node's engine.io);

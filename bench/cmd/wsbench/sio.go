@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/wsio/wsio/adapter/redisadapter"
 	"github.com/wsio/wsio/bench/internal/sioload"
 	"github.com/wsio/wsio/bench/internal/sioserver"
 )
@@ -289,6 +291,16 @@ func runSIOLoad(args []string, limit time.Duration) (sioload.Result, error) {
 // 127.0.0.1 at /socket.io/, prints the port, and exits when stdin closes
 // or the time limit passes.
 func sioServerMain(args []string) error {
+	// -redis URL (first) joins the server to a cluster through Redis.
+	if len(args) >= 2 && args[0] == "-redis" {
+		opts, err := redis.ParseURL(args[1])
+		if err != nil {
+			return err
+		}
+		rdb := redis.NewClient(opts)
+		defer rdb.Close()
+		return serveChild("sio-server", "/socket.io/", sioserver.NewWithAdapter(redisadapter.New(rdb, nil, nil)), args[2:])
+	}
 	return serveChild("sio-server", "/socket.io/", sioserver.New(), args)
 }
 
@@ -298,6 +310,7 @@ func sioLoadMain(args []string) error {
 	fs := flag.NewFlagSet("sio-load", flag.ContinueOnError)
 	var c sioload.Config
 	fs.StringVar(&c.URL, "url", "", "Socket.IO endpoint, http://127.0.0.1:PORT/socket.io/ (loopback only)")
+	fs.StringVar(&c.EmitURL, "emit-url", "", "broadcast: the endpoint of another server of the cluster, where the emitting client connects")
 	fs.StringVar(&c.Mode, "mode", "echo", "echo, broadcast or idle")
 	fs.IntVar(&c.Clients, "clients", 1, "connections")
 	fs.IntVar(&c.Burst, "burst", 10, "broadcast: msg events per round sent to every socket")

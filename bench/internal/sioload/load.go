@@ -38,6 +38,10 @@ type Config struct {
 	Mode string
 	// Clients is the number of Socket.IO connections.
 	Clients int
+	// EmitURL, for broadcast, connects the client that emits "bcast" to
+	// another server of the cluster (cross-server fan-out); by default it
+	// is one of the clients on URL.
+	EmitURL string
 	// Burst is K of a broadcast round: "msg" events the server sends to
 	// every socket.
 	Burst int
@@ -240,6 +244,13 @@ func Run(cfg Config) (Result, error) {
 	}
 	start := time.Now()
 	clients, err := connect(ctx, cfg.URL, cfg.Clients)
+	if err == nil && cfg.EmitURL != "" {
+		// The emitter comes first: runBroadcast sends from clients[0].
+		var em *client
+		if em, err = dial(ctx, cfg.EmitURL); err == nil {
+			clients = append([]*client{em}, clients...)
+		}
+	}
 	defer func() {
 		var wg sync.WaitGroup
 		for _, c := range clients {

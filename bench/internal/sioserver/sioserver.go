@@ -10,6 +10,7 @@
 package sioserver
 
 import (
+	"github.com/wsio/wsio/adapter"
 	"github.com/wsio/wsio/sioparser"
 	"github.com/wsio/wsio/socketio"
 )
@@ -27,8 +28,12 @@ func Burst(v any) (int, bool) {
 }
 
 // New returns the server, to be mounted at /socket.io/.
-func New() *socketio.Server {
-	srv := socketio.NewServer(nil)
+func New() *socketio.Server { return NewWithAdapter(nil) }
+
+// NewWithAdapter returns the server with the adapter factory f (nil: the
+// in-memory default), for the cross-server measurement.
+func NewWithAdapter(f adapter.Factory) *socketio.Server {
+	srv := socketio.NewServer(&socketio.Options{Adapter: f})
 	srv.OnConnection(func(s *socketio.Socket) {
 		s.On("echo", func(args sioparser.Args, ack socketio.Ack) {
 			vals, err := args.Values()
