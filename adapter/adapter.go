@@ -141,8 +141,9 @@ type Adapter interface {
 	Broadcast(pkt *sioparser.Packet, opts BroadcastOptions) error
 	// BroadcastWithAck sends pkt to the selected sockets and calls ack with
 	// each answer. clientCount is called once with the number of clients
-	// the packet reached (summed across servers) before ack is called for
-	// remote answers; the caller bounds the wait with opts.Flags.Timeout.
+	// the packet reached, summed across the servers that reported in time
+	// (acks may come before it); the caller bounds the wait with
+	// opts.Flags.Timeout.
 	BroadcastWithAck(pkt *sioparser.Packet, opts BroadcastOptions, clientCount func(int), ack func(sioparser.Args)) error
 
 	// FetchSockets returns the selected sockets, across the cluster unless

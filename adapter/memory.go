@@ -158,6 +158,13 @@ func (m *Memory) SocketRooms(id string) []string {
 	return out
 }
 
+// HasRoom reports whether a local socket is in room.
+func (m *Memory) HasRoom(room string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rooms[room] != nil
+}
+
 // Rooms implements Adapter.
 func (m *Memory) Rooms() map[string]int {
 	m.mu.Lock()

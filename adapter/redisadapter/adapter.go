@@ -92,6 +92,7 @@ func New(client redis.UniversalClient, opts *Options, stats *Stats) adapter.Fact
 			resChannel:  o.Key + "-response#" + nsp + "#",
 			requests:    map[string]*pending{},
 			ackRequests: map[string]*ackRequest{},
+			closedCh:    make(chan struct{}),
 		}
 		a.ownResChannel = a.resChannel + a.uid + "#"
 		return a
@@ -121,12 +122,15 @@ type Adapter struct {
 
 	channel, reqChannel, resChannel, ownResChannel string
 
-	ps      *redis.PubSub
-	cancel  context.CancelFunc
-	done    chan struct{}
-	out     chan outMsg
-	pubDone chan struct{}
-	outage  atomic.Bool
+	ps       *redis.PubSub
+	cancel   context.CancelFunc
+	done     chan struct{}
+	out      chan outMsg
+	pubDone  chan struct{}
+	outage   atomic.Bool
+	jobs     chan func()
+	workDone chan struct{}
+	closedCh chan struct{} // closed by Close
 
 	mu          sync.Mutex
 	requests    map[string]*pending    // fetchSockets, allRooms, serverSideEmit by request id
@@ -150,19 +154,22 @@ type ackRequest struct {
 	ack         func(sioparser.Args)
 }
 
-// Init subscribes to the namespace's channels.
+// Init subscribes to the namespace's channels. When Redis cannot be
+// reached, the error is logged and the adapter works locally meanwhile:
+// go-redis keeps trying, and subscribes once Redis answers.
 func (a *Adapter) Init(ctx context.Context) error {
 	ps := a.rdb.PSubscribe(ctx, a.channel+"*")
 	if err := ps.Subscribe(ctx, a.reqChannel, a.resChannel, a.ownResChannel); err != nil {
-		_ = ps.Close()
-		return fmt.Errorf("redisadapter: subscribe: %w", err)
+		a.failed(fmt.Errorf("subscribe: %w", err))
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	a.ps, a.cancel, a.done, a.pubDone = ps, cancel, make(chan struct{}), make(chan struct{})
+	a.jobs, a.workDone = make(chan func(), 256), make(chan struct{})
 	a.out = make(chan outMsg, outQueue)
 	ch := ps.Channel(redis.WithChannelSize(1024))
 	go a.receive(rctx, ch)
 	go a.publisher(rctx)
+	go a.worker()
 	return nil
 }
 
@@ -174,14 +181,17 @@ func (a *Adapter) Close() error {
 		return nil
 	}
 	a.closed = true
+	close(a.closedCh)
 	a.mu.Unlock()
 	if a.ps == nil {
 		return nil
 	}
+	// What is still queued for Redis is dropped with the adapter.
 	a.cancel()
 	err := a.ps.Close()
 	<-a.done
 	<-a.pubDone
+	<-a.workDone
 	return err
 }
 
@@ -230,6 +240,11 @@ type outMsg struct {
 // fail one by one there and local delivery goes on. A full queue drops the
 // message.
 func (a *Adapter) publish(channel string, msg []byte) error {
+	select {
+	case <-a.closedCh:
+		return ErrClosed
+	default:
+	}
 	select {
 	case a.out <- outMsg{channel, msg}:
 		return nil
@@ -297,7 +312,26 @@ func (a *Adapter) publishJSON(channel string, v any) error {
 
 // ServerCount returns the number of servers subscribed to the namespace's
 // request channel, this one included.
+// On a Redis Cluster it adds up the counts of every node, as Node's
+// adapter does. It waits at most RequestsTimeout.
 func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.opts.RequestsTimeout)
+	defer cancel()
+	if cc, ok := a.rdb.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		total := 0
+		err := cc.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error {
+			res, err := c.PubSubNumSub(ctx, a.reqChannel).Result()
+			mu.Lock()
+			total += int(res[a.reqChannel])
+			mu.Unlock()
+			return err
+		})
+		if err != nil {
+			return 1, fmt.Errorf("redisadapter: server count: %w", err)
+		}
+		return total, nil
+	}
 	res, err := a.rdb.PubSubNumSub(ctx, a.reqChannel).Result()
 	if err != nil {
 		return 1, fmt.Errorf("redisadapter: server count: %w", err)
@@ -335,7 +369,7 @@ func (a *Adapter) publishBroadcast(pkt *sioparser.Packet, opts adapter.Broadcast
 
 func (a *Adapter) onBroadcast(channel string, payload []byte) {
 	if room := strings.TrimSuffix(strings.TrimPrefix(channel, a.channel), "#"); room != "" {
-		if _, ok := a.Rooms()[room]; !ok {
+		if !a.HasRoom(room) {
 			return
 		}
 	}
@@ -392,13 +426,13 @@ func (a *Adapter) BroadcastWithAck(pkt *sioparser.Packet, opts adapter.Broadcast
 	id := newUID() + newUID()
 	var mu sync.Mutex
 	total, replies, reported := 0, 0, false
-	report := func(n int, reply bool) {
+	report := func(n int, reply, final bool) {
 		mu.Lock()
 		total += n
 		if reply {
 			replies++
 		}
-		fire := !reported && replies >= servers
+		fire := !reported && (replies >= servers || final)
 		reported = reported || fire
 		t := total
 		mu.Unlock()
@@ -407,28 +441,33 @@ func (a *Adapter) BroadcastWithAck(pkt *sioparser.Packet, opts adapter.Broadcast
 		}
 	}
 	a.mu.Lock()
-	a.ackRequests[id] = &ackRequest{clientCount: func(n int) { report(n, true) }, ack: ack}
+	a.ackRequests[id] = &ackRequest{clientCount: func(n int) { report(n, true, false) }, ack: ack}
 	a.mu.Unlock()
 	timeout := a.opts.RequestsTimeout
 	if opts.Flags.Timeout > 0 {
 		timeout = opts.Flags.Timeout
 	}
-	time.AfterFunc(timeout, func() {
-		a.mu.Lock()
-		delete(a.ackRequests, id)
-		a.mu.Unlock()
-	})
 	wp, err := toWirePacket(pkt)
 	if err != nil {
 		return err
 	}
+	wp.ID = nil // each server gives it its own
 	wo := toWireOpts(opts)
 	msg, err := encodeMsgpack(request{UID: a.uid, RequestID: id, Type: reqBroadcast, Packet: &wp, Opts: &wo})
 	if err != nil {
 		return err
 	}
 	perr := a.publish(a.reqChannel, msg)
-	_ = a.Memory.BroadcastWithAck(pkt, opts, func(n int) { report(n, true) }, ack)
+	_ = a.Memory.BroadcastWithAck(pkt, opts, func(n int) { report(n, true, false) }, ack)
+	// Armed after the local count is in.
+	time.AfterFunc(timeout, func() {
+		a.mu.Lock()
+		delete(a.ackRequests, id)
+		a.mu.Unlock()
+		// Servers that did not answer in time count for no client: the
+		// caller learns the total and stops waiting for them.
+		report(0, false, true)
+	})
 	return perr
 }
 
@@ -489,6 +528,8 @@ func (a *Adapter) request(ctx context.Context, r request, want int) (*pending, e
 		err = adapter.ErrTimeout
 	case <-ctx.Done():
 		err = fmt.Errorf("%w: %w", adapter.ErrTimeout, ctx.Err())
+	case <-a.closedCh:
+		err = ErrClosed
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -587,14 +628,22 @@ func (a *Adapter) onRequest(payload []byte) {
 		if r.UID == a.uid {
 			return // applied when it was sent
 		}
-		switch r.Type {
-		case reqRemoteJoin:
-			_ = a.Memory.AddSockets(opts, r.Rooms)
-		case reqRemoteLeave:
-			_ = a.Memory.DelSockets(opts, r.Rooms)
-		default:
-			_ = a.Memory.DisconnectSockets(opts, r.Close)
+		if r.Opts == nil {
+			a.onLegacySocketRequest(r)
+			return
 		}
+		// Socket operations may run the application's handlers (a
+		// disconnect's): they run on the worker, not on the receiver.
+		a.work(func() {
+			switch r.Type {
+			case reqRemoteJoin:
+				_ = a.Memory.AddSockets(opts, r.Rooms)
+			case reqRemoteLeave:
+				_ = a.Memory.DelSockets(opts, r.Rooms)
+			default:
+				_ = a.Memory.DisconnectSockets(opts, r.Close)
+			}
+		})
 	case reqRemoteFetch:
 		if a.ownRequest(r.RequestID) {
 			return
@@ -627,6 +676,55 @@ func (a *Adapter) onRequest(payload []byte) {
 		a.onServerSideEmit(r)
 	case reqBroadcast:
 		a.onBroadcastRequest(r)
+	}
+}
+
+// onLegacySocketRequest handles the forms of socketsJoin/Leave and
+// disconnectSockets that name one socket (sid, room), which Node's adapter
+// still answers.
+func (a *Adapter) onLegacySocketRequest(r request) {
+	if r.SID == "" {
+		return
+	}
+	sock, ok := a.host.Socket(r.SID)
+	if !ok {
+		return
+	}
+	a.work(func() {
+		switch r.Type {
+		case reqRemoteJoin:
+			sock.Join(r.Room)
+		case reqRemoteLeave:
+			sock.Leave(r.Room)
+		default:
+			sock.Disconnect(r.Close)
+		}
+		if r.RequestID != "" {
+			a.respondJSON(r, map[string]any{"requestId": r.RequestID})
+		}
+	})
+}
+
+// work runs fn on the adapter's worker goroutine, in order: the
+// application's handlers (server-side events, disconnects) run there, so
+// that the receiver goes on reading responses meanwhile (a handler may
+// itself fetch sockets).
+func (a *Adapter) work(fn func()) {
+	select {
+	case a.jobs <- fn:
+	case <-a.closedCh:
+	}
+}
+
+func (a *Adapter) worker() {
+	defer close(a.workDone)
+	for {
+		select {
+		case fn := <-a.jobs:
+			fn()
+		case <-a.closedCh:
+			return
+		}
 	}
 }
 
@@ -680,14 +778,15 @@ func (a *Adapter) onServerSideEmit(r request) {
 			})
 		}
 	}
-	a.host.OnServerSideEmit(event, data[1:], ack)
+	args := data[1:]
+	a.work(func() { a.host.OnServerSideEmit(event, args, ack) })
 }
 
 func (a *Adapter) onBroadcastRequest(r request) {
 	a.mu.Lock()
 	_, own := a.ackRequests[r.RequestID]
 	a.mu.Unlock()
-	if own || r.Packet == nil {
+	if own || r.UID == a.uid || r.Packet == nil {
 		return
 	}
 	if r.Packet.Nsp == "" {
@@ -741,7 +840,11 @@ func (a *Adapter) onResponse(payload []byte) {
 		case res.Type == reqBroadcastClientCount && res.ClientCount != nil:
 			ar.clientCount(*res.ClientCount)
 		case res.Type == reqBroadcastAck:
-			p, err := sioparser.NewAck("/", 0, normalizeValue(res.Packet))
+			var vals []any
+			if res.Packet != nil {
+				vals = append(vals, normalizeValue(res.Packet))
+			}
+			p, err := sioparser.NewAck("/", 0, vals...)
 			if err != nil {
 				return
 			}
@@ -758,7 +861,13 @@ func (a *Adapter) onResponse(payload []byte) {
 	}
 	switch p.typ {
 	case reqRemoteFetch:
-		for _, s := range res.Sockets {
+		var sockets []wireSocket
+		if err := json.Unmarshal(res.Sockets, &sockets); err != nil {
+			a.mu.Unlock()
+			a.bad("fetchSockets response", err)
+			return
+		}
+		for _, s := range sockets {
 			p.sockets = append(p.sockets, s.details())
 		}
 	case reqServerSideEmit:

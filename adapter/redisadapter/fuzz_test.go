@@ -45,6 +45,7 @@ func FuzzMessages(f *testing.F) {
 		host.Add("s", "room")
 		a := New(rdb, nil, nil)(host).(*Adapter)
 		a.out = make(chan outMsg, 16)
+		a.jobs = make(chan func(), 4096) // no worker: the jobs are queued, never run
 		a.AddAll("s", "room")
 		a.requests["mine"] = &pending{typ: reqRemoteFetch, want: 2, done: make(chan struct{})}
 		a.requests["sse"] = &pending{typ: reqServerSideEmit, want: 2, done: make(chan struct{})}

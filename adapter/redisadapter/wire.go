@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -38,9 +39,50 @@ type wirePacket struct {
 
 // wireOpts is a broadcast's options on the wire.
 type wireOpts struct {
-	Rooms  []string       `msgpack:"rooms" json:"rooms"`
-	Except []string       `msgpack:"except" json:"except"`
+	Rooms  roomList       `msgpack:"rooms" json:"rooms"`
+	Except roomList       `msgpack:"except" json:"except"`
 	Flags  map[string]any `msgpack:"flags,omitempty" json:"flags,omitempty"`
+}
+
+// roomList is a list of room names. Node sends a numeric room name as a
+// number: it reads as its decimal form, as String(n) gives it.
+type roomList []string
+
+func (l *roomList) UnmarshalJSON(b []byte) error {
+	var vs []any
+	if err := json.Unmarshal(b, &vs); err != nil {
+		return err
+	}
+	*l = roomNames(vs)
+	return nil
+}
+
+// DecodeMsgpack implements msgpack.CustomDecoder.
+func (l *roomList) DecodeMsgpack(dec *msgpack.Decoder) error {
+	var vs []any
+	if err := dec.Decode(&vs); err != nil {
+		return err
+	}
+	*l = roomNames(vs)
+	return nil
+}
+
+func roomNames(vs []any) []string {
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		switch t := v.(type) {
+		case string:
+			out = append(out, t)
+		case float64:
+			out = append(out, strconv.FormatFloat(t, 'f', -1, 64))
+		case float32:
+			out = append(out, strconv.FormatFloat(float64(t), 'f', -1, 32))
+		case nil:
+		default:
+			out = append(out, fmt.Sprint(t))
+		}
+	}
+	return out
 }
 
 func toWireOpts(o adapter.BroadcastOptions) wireOpts {
@@ -173,27 +215,30 @@ type request struct {
 	RequestID string          `json:"requestId,omitempty" msgpack:"requestId"`
 	Type      int             `json:"type" msgpack:"type"`
 	Opts      *wireOpts       `json:"opts,omitempty" msgpack:"opts,omitempty"`
-	Rooms     []string        `json:"rooms,omitempty" msgpack:"rooms,omitempty"`
+	Rooms     roomList        `json:"rooms,omitempty" msgpack:"rooms,omitempty"`
+	SID       string          `json:"sid,omitempty" msgpack:"-"`  // legacy forms, without opts
+	Room      string          `json:"room,omitempty" msgpack:"-"` // legacy forms, without opts
 	Close     bool            `json:"close,omitempty" msgpack:"close,omitempty"`
 	Data      json.RawMessage `json:"data,omitempty" msgpack:"-"`
 	Packet    *wirePacket     `json:"-" msgpack:"packet,omitempty"`
 }
 
 type response struct {
-	Type        int             `json:"type,omitempty" msgpack:"type"`
-	RequestID   string          `json:"requestId" msgpack:"requestId"`
-	Rooms       []string        `json:"rooms,omitempty" msgpack:"-"`
-	Sockets     []wireSocket    `json:"sockets,omitempty" msgpack:"-"`
+	Type      int             `json:"type,omitempty" msgpack:"type"`
+	RequestID string          `json:"requestId" msgpack:"requestId"`
+	Rooms     roomList        `json:"rooms,omitempty" msgpack:"-"`
+	Sockets   json.RawMessage `json:"sockets,omitempty" msgpack:"-"` // []wireSocket, or ids in the legacy form
+
 	ClientCount *int            `json:"clientCount,omitempty" msgpack:"-"`
 	Data        json.RawMessage `json:"data,omitempty" msgpack:"-"`
-	Packet      any             `json:"-" msgpack:"packet"`
+	Packet      any             `json:"-" msgpack:"packet,omitempty"`
 }
 
 // wireSocket is a socket in a fetchSockets response.
 type wireSocket struct {
 	ID        string        `json:"id"`
 	Handshake wireHandshake `json:"handshake"`
-	Rooms     []string      `json:"rooms"`
+	Rooms     roomList      `json:"rooms"`
 	Data      any           `json:"data,omitempty"`
 }
 
@@ -218,7 +263,11 @@ func toWireSocket(d adapter.SocketDetails) wireSocket {
 		Secure: h.Secure, Issued: h.Issued, URL: h.URL, Query: map[string]any{}, Auth: h.Auth,
 	}
 	for k, vs := range h.Headers {
-		w.Headers[strings.ToLower(k)] = strings.Join(vs, ", ")
+		sep := ", "
+		if strings.EqualFold(k, "Cookie") {
+			sep = "; " // as Node joins repeated cookie headers
+		}
+		w.Headers[strings.ToLower(k)] = strings.Join(vs, sep)
 	}
 	for k, vs := range h.Query {
 		if len(vs) == 1 {
@@ -234,7 +283,7 @@ func toWireSocket(d adapter.SocketDetails) wireSocket {
 	if rooms == nil {
 		rooms = []string{}
 	}
-	return wireSocket{ID: d.ID, Handshake: w, Rooms: rooms, Data: d.Data}
+	return wireSocket{ID: d.ID, Handshake: w, Rooms: roomList(rooms), Data: d.Data}
 }
 
 func (w wireSocket) details() adapter.SocketDetails {
