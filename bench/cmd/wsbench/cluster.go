@@ -1,18 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
 	"math"
-	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/wsio/wsio/adapter/redisadapter/redistest"
 	"github.com/wsio/wsio/bench/internal/sioload"
 )
 
@@ -111,43 +109,15 @@ func clusterMeasure(c clusterConfig, start func(string) (*eioChild, error), kind
 	return res, err
 }
 
-// startRedisServer starts redis-server on a free loopback port, without
-// persistence, and returns its URL and a function that kills it.
+// startRedisServer starts redis-server (redistest.Launch) and returns
+// its URL and a function that kills it.
 func startRedisServer() (string, func(), error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return "", nil, errors.New("redis-server is not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	r, err := redistest.Launch()
 	if err != nil {
 		return "", nil, err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			_, _ = conn.Write([]byte("PING\r\n"))
-			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
-			line, _ := bufio.NewReader(conn).ReadString('\n')
-			conn.Close()
-			if strings.HasPrefix(line, "+PONG") {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, errors.New("redis-server did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	logf("cluster: redis-server, pid %d, at %s", cmd.Process.Pid, addr)
-	return "redis://" + addr, stop, nil
+	logf("cluster: redis-server, pid %d, at %s", r.Pid(), r.Addr)
+	return r.URL(), r.Kill, nil
 }
 
 func clusterReport(c clusterConfig, m machineInfo, results map[string][]sioload.Result, took time.Duration) string {
