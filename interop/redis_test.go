@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -287,5 +288,57 @@ func TestRedisMixedCluster(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("the emitter's disconnectSockets did not reach Node")
+	}
+}
+
+// redis-server is killed under traffic and restarted on the same port:
+// nothing panics, each server goes on delivering to its own clients, and
+// cross-server delivery between the Go and the Node servers resumes by
+// itself.
+func TestRedisMixedClusterRestart(t *testing.T) {
+	nodeBinary(t)
+	r := redistest.Start(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	p := startNode(t, ctx, "sio-redis-server.mjs", "redis="+r.URL())
+	nodeURL := fmt.Sprintf("http://127.0.0.1:%d", p.port(t, ctx))
+	g, url := startGoRedisServer(t, r.Addr, "go1")
+	n := newClusterClient(t, ctx, nodeURL)
+	c := newClusterClient(t, ctx, url)
+
+	_ = g.Emit("news", "before")
+	n.expect(t, ctx, "node", "news:before")
+	c.expect(t, ctx, "go1", "news:before")
+
+	r.Kill()
+	down := time.Now()
+	time.Sleep(500 * time.Millisecond)
+	// Local delivery goes on while Redis is away.
+	_ = g.Emit("news", "during")
+	c.expect(t, ctx, "go1", "news:during")
+	r.Restart(t)
+	back := time.Now()
+	// Cross-server delivery resumes both ways: keep emitting until each
+	// side hears the other.
+	resumed := func(from func(string), to *clusterClient) time.Duration {
+		for i := 0; ; i++ {
+			from(fmt.Sprint("after ", i))
+			select {
+			case e := <-to.events:
+				if strings.HasPrefix(e, "news:after ") {
+					return time.Since(back)
+				}
+			case <-time.After(100 * time.Millisecond):
+			}
+			if ctx.Err() != nil {
+				t.Fatal("cross-server delivery did not resume")
+			}
+		}
+	}
+	goToNode := resumed(func(s string) { _ = g.Emit("news", s) }, n)
+	nodeToGo := resumed(func(s string) { _ = n.s.Emit("emit-all", "news", s) }, c)
+	t.Logf("Redis away %v; Go→Node resumed %v and Node→Go %v after it came back", back.Sub(down).Round(time.Millisecond), goToNode.Round(time.Millisecond), nodeToGo.Round(time.Millisecond))
+	if goToNode > 10*time.Second || nodeToGo > 10*time.Second {
+		t.Fatal("too slow to resume")
 	}
 }
