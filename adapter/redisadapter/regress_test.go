@@ -3,6 +3,7 @@ package redisadapter
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,5 +151,36 @@ func TestBroadcastWithAckEnds(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if got := a.Received(); len(got) != 1 || counts.Load() != 1 {
 		t.Fatalf("packets %q, %d counts", got, counts.Load())
+	}
+}
+
+// With a server gone silent, requests end at RequestsTimeout with what
+// came and adapter.ErrTimeout, never a hang.
+func TestRequestsTimeout(t *testing.T) {
+	r := redistest.Start(t)
+	fs := cluster(t, r, 2, &Options{RequestsTimeout: 300 * time.Millisecond})
+	h1 := adaptertest.NewHost(t, "/", fs[0])
+	h2 := adaptertest.NewHost(t, "/", fs[1])
+	h1.Add("a")
+	h2.Add("b")
+	h2.SSEAnswer = []any{"pong"}
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rdb.Close()
+	silent := rdb.Subscribe(context.Background(), "socket.io-request#/#")
+	defer silent.Close()
+	if _, err := silent.Receive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	d, err := h1.Adapter().FetchSockets(context.Background(), adapter.BroadcastOptions{})
+	if !errors.Is(err, adapter.ErrTimeout) || len(d) != 2 {
+		t.Fatalf("FetchSockets: %d sockets, %v", len(d), err)
+	}
+	answers, err := h1.Adapter().ServerSideEmitWithAck(context.Background(), "ping", nil)
+	if !errors.Is(err, adapter.ErrTimeout) || len(answers) != 1 {
+		t.Fatalf("ServerSideEmitWithAck: %v, %v", answers, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %v", d)
 	}
 }
