@@ -16,7 +16,11 @@
 // Stats and logged once per outage, and go-redis reconnects and
 // resubscribes by itself.
 //
-// Connection state recovery works on the server a client comes back to
-// only (as Node's classic adapter, which has none): recovery across servers
-// needs the Redis Streams adapter, which this package does not have yet.
+// With New, connection state recovery works on the server a client comes
+// back to only (Node's classic adapter has none). NewStreams returns the
+// Redis Streams adapter, after @socket.io/redis-streams-adapter 0.3.1:
+// broadcasts and socket operations go through a Redis stream, whose entry
+// ids are the recovery offsets, and the sessions of disconnected sockets
+// are kept in Redis, so that a client may come back through another
+// server and get what it missed.
 package redisadapter
