@@ -3,11 +3,15 @@ package interop
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -340,5 +344,172 @@ func TestRedisMixedClusterRestart(t *testing.T) {
 	t.Logf("Redis away %v; Go→Node resumed %v and Node→Go %v after it came back", back.Sub(down).Round(time.Millisecond), goToNode.Round(time.Millisecond), nodeToGo.Round(time.Millisecond))
 	if goToNode > 10*time.Second || nodeToGo > 10*time.Second {
 		t.Fatal("too slow to resume")
+	}
+}
+
+// tcpBalancer is a TCP proxy standing for a load balancer: new
+// connections go to the current backend; cut drops the open ones.
+type tcpBalancer struct {
+	ln      net.Listener
+	backend atomic.Value // host:port
+	mu      sync.Mutex
+	conns   []net.Conn
+	wg      sync.WaitGroup
+}
+
+func newTCPBalancer(t *testing.T, backend string) *tcpBalancer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &tcpBalancer{ln: ln}
+	b.backend.Store(backend)
+	b.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", b.backend.Load().(string))
+			if err != nil {
+				c.Close()
+				continue
+			}
+			b.mu.Lock()
+			b.conns = append(b.conns, c, up)
+			b.mu.Unlock()
+			b.wg.Go(func() { _, _ = io.Copy(up, c); up.Close() })
+			b.wg.Go(func() { _, _ = io.Copy(c, up); c.Close() })
+		}
+	})
+	t.Cleanup(func() { ln.Close(); b.cut(); b.wg.Wait() })
+	return b
+}
+
+func (b *tcpBalancer) cut() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range b.conns {
+		c.Close()
+	}
+	b.conns = nil
+}
+
+// A Go server with redisadapter.NewStreams and a Node server with
+// @socket.io/redis-streams-adapter 0.3.1 on one Redis: broadcasts,
+// fetchSockets and serverSideEmit with acks work both ways, and a client
+// that drops from the Node server and comes back through the Go server (a
+// balancer switched) is recovered there with its id and every missed event.
+func TestRedisStreamsMixedCluster(t *testing.T) {
+	nodeBinary(t)
+	r := redistest.Start(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	p := startNode(t, ctx, "sio-redis-server.mjs", "redis="+r.URL(), "adapter=streams")
+	nodePort := p.port(t, ctx)
+	nodeURL := fmt.Sprintf("http://127.0.0.1:%d", nodePort)
+
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	const window = time.Minute
+	g := socketio.NewServer(&socketio.Options{
+		ConnectionStateRecovery: &socketio.RecoveryOptions{MaxDisconnectionDuration: window},
+		Adapter:                 redisadapter.NewStreams(rdb, &redisadapter.StreamsOptions{BlockTime: 200 * time.Millisecond, MaxDisconnectionDuration: window}, nil),
+	})
+	g.Of("/").OnServerSideEmit("ping", func(from string, ack socketio.Ack) { _ = ack("pong from go") })
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", g)
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = g.Shutdown(sctx)
+		hs.Close()
+		_ = rdb.Close()
+	})
+
+	n := newClusterClient(t, ctx, nodeURL)
+	c := newClusterClient(t, ctx, hs.URL)
+	time.Sleep(200 * time.Millisecond) // the Node adapter reads from "$"
+	_ = g.Emit("news", "from go")
+	n.expect(t, ctx, "node", "news:from go")
+	c.expect(t, ctx, "go", "news:from go")
+	_ = n.s.Emit("emit-all", "news", "from node")
+	n.expect(t, ctx, "node", "news:from node")
+	c.expect(t, ctx, "go", "news:from node")
+
+	ids := []string{n.s.ID(), c.s.ID()}
+	sort.Strings(ids)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(p.logs())
+		}
+	})
+	if got := ackStrings(t, ctx, n.s, "fetch", ""); !slices.Equal(got, ids) {
+		t.Fatalf("Node's fetchSockets %v, want %v", got, ids)
+	}
+	remote, err := g.FetchSockets(ctx)
+	if err != nil || len(remote) != 2 {
+		t.Fatalf("Go's fetchSockets: %d %v", len(remote), err)
+	}
+	answers, err := g.Sockets().ServerSideEmitWithAck(ctx, "ping", "go")
+	if err != nil || len(answers) != 1 || fmt.Sprint(answers[0]...) != "pong from node" {
+		t.Fatalf("Go's serverSideEmitWithAck: %v %v", answers, err)
+	}
+	if got := ackStrings(t, ctx, n.s, "sse-ack"); !slices.Equal(got, []string{"pong from go"}) {
+		t.Fatalf("Node's serverSideEmitWithAck: %v", got)
+	}
+
+	// Recovery across the two kinds of server.
+	lb := newTCPBalancer(t, fmt.Sprintf("127.0.0.1:%d", nodePort))
+	m, err := sioclient.NewManager("http://"+lb.ln.Addr().String(), &sioclient.Options{
+		Transports: []string{"websocket"}, ReconnectionDelay: 500 * time.Millisecond, ReconnectionDelayMax: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	k := m.Socket("/", nil)
+	var mu sync.Mutex
+	var got []string
+	k.On("news", func(s string) { mu.Lock(); got = append(got, s); mu.Unlock() })
+	connects := make(chan bool, 2)
+	k.OnConnect(func() { connects <- k.Recovered() })
+	if err := k.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-connects
+	id := k.ID()
+	_ = n.s.Emit("emit-all", "news", "n0")
+	waitForCond(t, ctx, "the first event", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 })
+	lb.backend.Store(hs.Listener.Addr().String())
+	lb.cut()
+	time.Sleep(200 * time.Millisecond) // Node sees the client go and keeps its session
+	_ = g.Emit("news", "g1")
+	_ = n.s.Emit("emit-all", "news", "n2")
+	select {
+	case recovered := <-connects:
+		if !recovered || k.ID() != id {
+			t.Fatalf("through the Go server: recovered %v, id %q (was %q)%s", recovered, k.ID(), id, p.logs())
+		}
+	case <-ctx.Done():
+		t.Fatal("no reconnection through the Go server")
+	}
+	waitForCond(t, ctx, "the missed events", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 3 })
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, []string{"n0", "g1", "n2"}) {
+		t.Fatalf("events %v", got)
+	}
+}
+
+func waitForCond(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		if ctx.Err() != nil {
+			t.Fatalf("%s: %v", what, ctx.Err())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

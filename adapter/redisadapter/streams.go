@@ -411,6 +411,8 @@ func (a *StreamsAdapter) publishEphemeral(m clusterMessage) error {
 }
 
 func (a *StreamsAdapter) respond(requester string, m clusterMessage) {
+	// Node's ClusterAdapter drops a response without the namespace.
+	m.UID, m.Nsp = a.uid, a.host.Name()
 	b, err := encodeMsgpack(m)
 	if err != nil {
 		return

@@ -2,7 +2,9 @@
 // @socket.io/redis-adapter 8.3.0, for the mixed Go + Node cluster test.
 // The first stdout line is the port; then events as JSON lines:
 //   {event:"sse", data:<text>}   a server-side event from another server
-// Arguments (key=value): redis=redis://127.0.0.1:PORT.
+// Arguments (key=value): redis=redis://127.0.0.1:PORT; adapter=streams
+// uses @socket.io/redis-streams-adapter 0.3.1 instead, with connection
+// state recovery (maxDisconnectionDuration 60 s).
 //
 // Sockets of the main namespace (no auth) may call:
 //   join(room, ack)              joins room, then ack()
@@ -24,9 +26,12 @@ import { createClient } from 'redis';
 import { exitAfter, report } from './peer.mjs';
 
 let redisURL = '';
+let kind = 'classic';
 for (const arg of process.argv.slice(2)) {
   const i = arg.indexOf('=');
-  if (arg.slice(0, i) === 'redis') redisURL = arg.slice(i + 1);
+  const key = arg.slice(0, i);
+  if (key === 'redis') redisURL = arg.slice(i + 1);
+  else if (key === 'adapter') kind = arg.slice(i + 1);
   else throw new Error(`unknown argument ${arg}`);
 }
 exitAfter(90_000);
@@ -39,12 +44,22 @@ await Promise.all([pub.connect(), sub.connect(), emitterClient.connect()]);
 const emitter = new Emitter(emitterClient);
 
 const httpServer = createServer();
-const io = new Server(httpServer, { adapter: createAdapter(pub, sub) });
+let io;
+if (kind === 'streams') {
+  const { createAdapter: createStreamsAdapter } = await import('@socket.io/redis-streams-adapter');
+  io = new Server(httpServer, {
+    adapter: createStreamsAdapter(pub),
+    connectionStateRecovery: { maxDisconnectionDuration: 60_000 },
+  });
+} else {
+  io = new Server(httpServer, { adapter: createAdapter(pub, sub) });
+}
 
 io.on('hello', (text) => report({ event: 'sse', data: text }));
 io.on('ping', (from, cb) => cb('pong from node'));
 
 io.on('connection', (socket) => {
+  report({ event: 'connection', data: socket.id + (socket.recovered ? ' recovered' : '') });
   socket.on('join', (room, ack) => {
     socket.join(room);
     ack();
@@ -52,8 +67,12 @@ io.on('connection', (socket) => {
   socket.on('emit-all', (ev, data) => io.emit(ev, data));
   socket.on('emit-room', (room, ev, data) => io.to(room).emit(ev, data));
   socket.on('fetch', async (room, ack) => {
-    const sockets = room ? await io.in(room).fetchSockets() : await io.fetchSockets();
-    ack(sockets.map((s) => s.id).sort());
+    try {
+      const sockets = room ? await io.in(room).fetchSockets() : await io.fetchSockets();
+      ack(sockets.map((s) => s.id).sort());
+    } catch (err) {
+      ack({ error: String(err) });
+    }
   });
   socket.on('server-count', async (ack) => ack(await io.of('/').adapter.serverCount()));
   socket.on('sse-ack', async (ack) => {
