@@ -1,7 +1,9 @@
 package redisadapter
 
 import (
+	"encoding/base64"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/wsio/wsio/adapter"
@@ -61,3 +63,45 @@ func FuzzMessages(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStreamsMessages feeds the Streams adapter what other servers might
+// put on the stream (an entry's data field, JSON or base64 msgpack) or
+// publish (a msgpack cluster message). Nothing may panic.
+func FuzzStreamsMessages(f *testing.F) {
+	bcast, _ := encodeMsgpack(clusterMessage{UID: "other", Nsp: "/", Type: ctBroadcast, Data: map[string]any{
+		"requestId": "r", "packet": map[string]any{"type": 2, "data": []any{"ev", []byte{1}}, "nsp": "/"}, "opts": map[string]any{"rooms": []any{}, "except": []any{}}}})
+	fetch, _ := encodeMsgpack(clusterMessage{UID: "other", Nsp: "/", Type: ctFetchSockets, Data: map[string]any{"requestId": "q", "opts": map[string]any{"rooms": []any{"room"}}}})
+	resp, _ := encodeMsgpack(clusterMessage{Type: ctFetchSocketsResponse, Data: map[string]any{"requestId": "mine", "sockets": []any{map[string]any{"id": "x", "rooms": []any{"x"}}}}})
+	bin, _ := encodeMsgpack(map[string]any{"packet": map[string]any{"type": 2, "data": []any{"ev", []byte{1, 2}}}, "opts": map[string]any{"rooms": []any{1}, "except": []any{}}})
+	for _, seed := range []struct {
+		kind byte
+		typ  string
+		data string
+	}{
+		{0, "3", `{"packet":{"type":2,"data":["ev",1,{"a":[true]}],"nsp":"/"},"opts":{"rooms":["room"],"except":[],"flags":{}}}`},
+		{0, "3", base64Encode(bin)},
+		{0, "4", `{"opts":{"rooms":[],"except":[]},"rooms":["r"]}`},
+		{0, "6", `{"opts":{"rooms":["room"],"except":[]},"close":true}`},
+		{0, "3", "!!"}, {0, "x", "{"},
+		{1, "", string(bcast)}, {1, "", string(fetch)}, {1, "", string(resp)}, {1, "", "\xc1"},
+	} {
+		f.Add(seed.kind, seed.typ, []byte(seed.data))
+	}
+	f.Fuzz(func(t *testing.T, kind byte, typ string, data []byte) {
+		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Millisecond})
+		defer rdb.Close()
+		host := adaptertest.NewHost(t, "/", adapter.NewMemory(adapter.MemoryOptions{}))
+		host.Add("s", "room")
+		a := NewStreams(rdb, &StreamsOptions{RequestsTimeout: time.Millisecond}, nil)(host).(*StreamsAdapter)
+		a.jobs = make(chan func(), 4096) // no worker: the jobs are queued, never run
+		a.AddAll("s", "room")
+		a.requests["mine"] = &pending{typ: ctFetchSockets, want: 2, done: make(chan struct{})}
+		if kind%2 == 0 {
+			a.onEntry(redis.XMessage{ID: "1-1", Values: map[string]any{"uid": "other", "nsp": "/", "type": typ, "data": string(data)}})
+		} else {
+			a.onPubSub(data)
+		}
+	})
+}
+
+func base64Encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
