@@ -44,7 +44,8 @@ type StreamsOptions struct {
 	// 100.
 	ReadCount int64
 	// BlockTime is how long one XREAD waits; Close may wait as long.
-	// Default: 5 s.
+	// Default: 1 s (Node's adapter waits 5 s; the entries read are the
+	// same).
 	BlockTime time.Duration
 	// SessionKeyPrefix prefixes the keys of persisted sessions. Default:
 	// "sio:session:".
@@ -84,7 +85,7 @@ func NewStreams(client redis.UniversalClient, opts *StreamsOptions, stats *Stats
 		o.ReadCount = 100
 	}
 	if o.BlockTime <= 0 {
-		o.BlockTime = 5 * time.Second
+		o.BlockTime = time.Second
 	}
 	if o.SessionKeyPrefix == "" {
 		o.SessionKeyPrefix = "sio:session:"

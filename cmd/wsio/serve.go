@@ -32,6 +32,7 @@ type serveConfig struct {
 	perMessageDeflate bool
 	connectTimeout    time.Duration
 	redisURL          string
+	redisAdapter      string
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -48,7 +49,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&cfg.recovery, "recovery", 0, "connection state recovery window (0: off; Node's default when on is 2m)")
 	fs.BoolVar(&cfg.perMessageDeflate, "per-message-deflate", false, "accept permessage-deflate on WebSocket")
 	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", 45*time.Second, "close connections that join no namespace in this time")
-	fs.StringVar(&cfg.redisURL, "redis", "", "join the servers on this Redis (redis://host:port/db), wire-compatible with Node's @socket.io/redis-adapter; empty: one server, in memory")
+	fs.StringVar(&cfg.redisURL, "redis", "", "join the servers on this Redis (redis://host:port/db); empty: one server, in memory")
+	fs.StringVar(&cfg.redisAdapter, "redis-adapter", "classic", `with -redis: "classic" (pub/sub, as Node's @socket.io/redis-adapter) or "streams" (as @socket.io/redis-streams-adapter; with -recovery, clients recover through any server)`)
 	err := fs.Parse(args)
 	return cfg, err
 }
@@ -146,11 +148,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, logg
 		if err != nil {
 			return fmt.Errorf("-redis %s: %w", cfg.redisURL, err)
 		}
-		ra := &redisadapter.Options{Logger: logger}
+		var window time.Duration
 		if opts.ConnectionStateRecovery != nil {
-			ra.Memory.MaxDisconnectionDuration = opts.ConnectionStateRecovery.MaxDisconnectionDuration
+			window = opts.ConnectionStateRecovery.MaxDisconnectionDuration
 		}
-		opts.Adapter = redisadapter.New(rdb, ra, nil)
+		switch cfg.redisAdapter {
+		case "classic":
+			ra := &redisadapter.Options{Logger: logger}
+			ra.Memory.MaxDisconnectionDuration = window
+			opts.Adapter = redisadapter.New(rdb, ra, nil)
+		case "streams":
+			opts.Adapter = redisadapter.NewStreams(rdb, &redisadapter.StreamsOptions{Logger: logger, MaxDisconnectionDuration: window}, nil)
+		default:
+			return fmt.Errorf("-redis-adapter %q: classic or streams", cfg.redisAdapter)
+		}
 	}
 	sio := newDemoServer(opts)
 	mux := http.NewServeMux()

@@ -44,9 +44,15 @@ func startServe(t *testing.T, args ...string) string {
 // Two `wsio serve --redis` processes' worth of servers share one Redis: a
 // broadcast on one reaches the sockets of the other.
 func TestServeRedis(t *testing.T) {
+	for _, kind := range []string{"classic", "streams"} {
+		t.Run(kind, func(t *testing.T) { testServeRedis(t, kind) })
+	}
+}
+
+func testServeRedis(t *testing.T, kind string) {
 	r := redistest.Start(t)
-	url1 := startServe(t, "--redis", r.URL())
-	url2 := startServe(t, "--redis", r.URL())
+	url1 := startServe(t, "--redis", r.URL(), "--redis-adapter", kind)
+	url2 := startServe(t, "--redis", r.URL(), "--redis-adapter", kind)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s1, err := sioclient.Connect(ctx, url1, nil, nil)
