@@ -459,6 +459,31 @@ func TestRedisStreamsMixedCluster(t *testing.T) {
 	if got := ackStrings(t, ctx, n.s, "sse-ack"); !slices.Equal(got, []string{"pong from go"}) {
 		t.Fatalf("Node's serverSideEmitWithAck: %v", got)
 	}
+	// Broadcasts with acks, both ways.
+	want := []string{"answer from " + ids[0], "answer from " + ids[1]}
+	if got := ackStrings(t, ctx, n.s, "bcast-ack", "q"); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
+		t.Fatalf("Node's emitWithAck: %v", got)
+	}
+	acks, err := g.Timeout(3*time.Second).EmitWithAck(ctx, "q")
+	var got []string
+	for _, a := range acks {
+		var s string
+		_ = a.Decode(0, &s)
+		got = append(got, s)
+	}
+	sort.Strings(got)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Go's EmitWithAck: %v %v", got, err)
+	}
+	n.expect(t, ctx, "node", "q:", "q:")
+	c.expect(t, ctx, "go", "q:", "q:")
+	// A join made by Node is honoured by a Go broadcast to the room.
+	if _, err := n.s.EmitWithAck(ctx, "join", "red"); err != nil {
+		t.Fatal(err)
+	}
+	_ = g.To("red").Emit("room", "from go")
+	n.expect(t, ctx, "node", "room:from go")
+	c.expect(t, ctx, "go")
 
 	// Recovery across the two kinds of server.
 	lb := newTCPBalancer(t, fmt.Sprintf("127.0.0.1:%d", nodePort))
@@ -471,7 +496,7 @@ func TestRedisStreamsMixedCluster(t *testing.T) {
 	defer m.Close()
 	k := m.Socket("/", nil)
 	var mu sync.Mutex
-	var got []string
+	got = nil
 	k.On("news", func(s string) { mu.Lock(); got = append(got, s); mu.Unlock() })
 	connects := make(chan bool, 2)
 	k.OnConnect(func() { connects <- k.Recovered() })

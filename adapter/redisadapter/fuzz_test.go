@@ -97,7 +97,7 @@ func FuzzStreamsMessages(f *testing.F) {
 		a.AddAll("s", "room")
 		a.requests["mine"] = &pending{typ: ctFetchSockets, want: 2, done: make(chan struct{})}
 		if kind%2 == 0 {
-			a.onEntry(redis.XMessage{ID: "1-1", Values: map[string]any{"uid": "other", "nsp": "/", "type": typ, "data": string(data)}})
+			a.handleEntry(redis.XMessage{ID: "1-1", Values: map[string]any{"uid": "other", "nsp": "/", "type": typ, "data": string(data)}})
 		} else {
 			a.onPubSub(data)
 		}

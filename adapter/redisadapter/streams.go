@@ -218,8 +218,10 @@ type StreamsAdapter struct {
 	ps              *redis.PubSub
 	cancel          context.CancelFunc
 	done            chan struct{}
-	jobs            chan func()
+	jobs            chan func() // server-side events (the application's handlers)
 	workDone        chan struct{}
+	entries         chan redis.XMessage // stream entries, handled in stream order
+	entriesDone     chan struct{}
 	closedCh        chan struct{}
 
 	mu          sync.Mutex
@@ -242,6 +244,7 @@ func (a *StreamsAdapter) Init(ctx context.Context) error {
 	rctx, cancel := context.WithCancel(context.Background())
 	a.ps, a.cancel, a.done = ps, cancel, make(chan struct{})
 	a.jobs, a.workDone = make(chan func(), 256), make(chan struct{})
+	a.entries, a.entriesDone = make(chan redis.XMessage, 4096), make(chan struct{})
 	ch := ps.Channel(redis.WithChannelSize(1024))
 	go func() {
 		defer close(a.done)
@@ -258,8 +261,32 @@ func (a *StreamsAdapter) Init(ctx context.Context) error {
 		}
 	}()
 	go a.worker()
+	go a.entryLoop()
 	a.reader.add(a)
 	return nil
+}
+
+// entryLoop handles the namespace's stream entries one by one, in stream
+// order: a join and the broadcast after it arrive in that order.
+func (a *StreamsAdapter) entryLoop() {
+	defer close(a.entriesDone)
+	for {
+		select {
+		case m := <-a.entries:
+			a.handleEntry(m)
+		case <-a.closedCh:
+			return
+		}
+	}
+}
+
+// onEntry queues an entry of the stream for the namespace; the shared
+// reader waits while the namespace's queue is full.
+func (a *StreamsAdapter) onEntry(m redis.XMessage) {
+	select {
+	case a.entries <- m:
+	case <-a.closedCh:
+	}
 }
 
 // Close leaves the stream reader and unsubscribes.
@@ -280,6 +307,7 @@ func (a *StreamsAdapter) Close() error {
 	err := a.ps.Close()
 	<-a.done
 	<-a.workDone
+	<-a.entriesDone
 	return err
 }
 
@@ -508,8 +536,8 @@ func (a *StreamsAdapter) Broadcast(pkt *sioparser.Packet, opts adapter.Broadcast
 	return err
 }
 
-// onEntry handles an entry of the stream, from any server.
-func (a *StreamsAdapter) onEntry(m redis.XMessage) {
+// handleEntry handles an entry of the stream, from any server.
+func (a *StreamsAdapter) handleEntry(m redis.XMessage) {
 	uid, _ := m.Values["uid"].(string)
 	if uid == a.uid {
 		return
@@ -544,14 +572,12 @@ func (a *StreamsAdapter) onEntry(m redis.XMessage) {
 		}
 		_ = a.Memory.Broadcast(pkt, opts)
 	case ctSocketsJoin:
-		rooms := roomsFrom(data["rooms"])
-		a.work(func() { _ = a.Memory.AddSockets(opts, rooms) })
+		_ = a.Memory.AddSockets(opts, roomsFrom(data["rooms"]))
 	case ctSocketsLeave:
-		rooms := roomsFrom(data["rooms"])
-		a.work(func() { _ = a.Memory.DelSockets(opts, rooms) })
+		_ = a.Memory.DelSockets(opts, roomsFrom(data["rooms"]))
 	case ctDisconnectSockets:
 		closeConn, _ := data["close"].(bool)
-		a.work(func() { _ = a.Memory.DisconnectSockets(opts, closeConn) })
+		_ = a.Memory.DisconnectSockets(opts, closeConn)
 	}
 }
 
@@ -598,6 +624,10 @@ func (a *StreamsAdapter) Sockets(ctx context.Context, rooms []string) ([]string,
 // request publishes m with a new request id and waits for want answers,
 // RequestsTimeout, ctx or Close.
 func (a *StreamsAdapter) request(ctx context.Context, m clusterMessage, want int) (*pending, error) {
+	return a.requestWithin(ctx, m, want, a.opts.RequestsTimeout)
+}
+
+func (a *StreamsAdapter) requestWithin(ctx context.Context, m clusterMessage, want int, timeout time.Duration) (*pending, error) {
 	id := newUID() + newUID()
 	m.Data["requestId"] = id
 	p := &pending{typ: m.Type, want: want, done: make(chan struct{})}
@@ -612,7 +642,7 @@ func (a *StreamsAdapter) request(ctx context.Context, m clusterMessage, want int
 	if err := a.publishEphemeral(m); err != nil {
 		return nil, err
 	}
-	timer := time.NewTimer(a.opts.RequestsTimeout)
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	var err error
 	select {
@@ -639,7 +669,11 @@ func (a *StreamsAdapter) FetchSockets(ctx context.Context, opts adapter.Broadcas
 	if err != nil || servers <= 1 {
 		return local, err
 	}
-	p, err := a.request(ctx, clusterMessage{Type: ctFetchSockets, Data: map[string]any{"opts": optsOf(opts)}}, servers-1)
+	timeout := a.opts.RequestsTimeout
+	if opts.Flags.Timeout > 0 {
+		timeout = opts.Flags.Timeout // as Node: opts.flags.timeout || 5000
+	}
+	p, err := a.requestWithin(ctx, clusterMessage{Type: ctFetchSockets, Data: map[string]any{"opts": optsOf(opts)}}, servers-1, timeout)
 	if p == nil {
 		return local, err
 	}
@@ -696,14 +730,14 @@ func (a *StreamsAdapter) BroadcastWithAck(pkt *sioparser.Packet, opts adapter.Br
 			clientCount(t)
 		}
 	}
-	a.mu.Lock()
-	a.ackRequests[id] = &ackRequest{clientCount: func(n int) { report(n, true, false) }, ack: ack}
-	a.mu.Unlock()
 	wp, err := wireOf(pkt)
 	if err != nil {
 		return err
 	}
 	delete(wp, "id")
+	a.mu.Lock()
+	a.ackRequests[id] = &ackRequest{clientCount: func(n int) { report(n, true, false) }, ack: ack}
+	a.mu.Unlock()
 	perr := a.publishEphemeral(clusterMessage{Type: ctBroadcast, Data: map[string]any{"packet": wp, "requestId": id, "opts": optsOf(opts)}})
 	_ = a.Memory.BroadcastWithAck(pkt, opts, func(n int) { report(n, true, false) }, ack)
 	timeout := a.opts.RequestsTimeout
@@ -889,7 +923,15 @@ func (a *StreamsAdapter) PersistSession(s adapter.SessionToPersist) {
 	if a.opts.MaxDisconnectionDuration <= 0 {
 		return
 	}
-	b, err := encodeMsgpack(storedSession{SID: s.SID, PID: s.PID, Rooms: s.Rooms, Data: s.Data})
+	// Node's Socket reads rooms as an array and data as an object.
+	rooms, data := s.Rooms, s.Data
+	if rooms == nil {
+		rooms = []string{}
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	b, err := encodeMsgpack(storedSession{SID: s.SID, PID: s.PID, Rooms: rooms, Data: data})
 	if err != nil {
 		return
 	}
@@ -914,13 +956,21 @@ func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string)
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.opts.RequestsTimeout)
 	defer cancel()
-	raw, err := a.rdb.GetDel(ctx, a.opts.SessionKeyPrefix+pid).Result()
-	if errors.Is(err, redis.Nil) {
+	// GET and DEL in one MULTI, as Node's adapter does (GETDEL needs
+	// Redis 6.2).
+	var get *redis.StringCmd
+	_, err := a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.Get(ctx, a.opts.SessionKeyPrefix+pid)
+		p.Del(ctx, a.opts.SessionKeyPrefix+pid)
+		return nil
+	})
+	if errors.Is(err, redis.Nil) || (get != nil && errors.Is(get.Err(), redis.Nil)) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	raw := get.Val()
 	at, err := a.rdb.XRange(ctx, a.opts.StreamName, offset, offset).Result()
 	if err != nil || len(at) == 0 {
 		return nil, err
@@ -957,7 +1007,9 @@ func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string)
 			}
 			opts := optsFrom(data["opts"])
 			if opts.Flags.Volatile || !selects(ss.Rooms, opts) {
-				continue // volatile packets carry no offset and are not replayed
+				// Volatile packets carry no offset and are not replayed
+				// (Node's adapter replays them).
+				continue
 			}
 			if pkt, err := packetFrom(data["packet"], a.host.Name(), e.ID); err == nil {
 				out.MissedPackets = append(out.MissedPackets, pkt)

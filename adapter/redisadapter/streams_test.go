@@ -1,6 +1,7 @@
 package redisadapter
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/wsio/wsio/adapter"
 	"github.com/wsio/wsio/adapter/adaptertest"
 	"github.com/wsio/wsio/adapter/redisadapter/redistest"
+	"github.com/wsio/wsio/sioparser"
 )
 
 // streamsCluster returns n Streams adapter factories, each with its own
@@ -31,4 +33,23 @@ func TestStreamsAdapterSuite(t *testing.T) {
 		Recovery:   true,
 		Settle:     3 * time.Second,
 	})
+}
+
+// Entries of the stream are handled in order: a join on one server, then a
+// broadcast to that room, reaches the socket on another.
+func TestStreamsOrder(t *testing.T) {
+	r := redistest.Start(t)
+	fs := streamsCluster(t, r, 2)
+	h1 := adaptertest.NewHost(t, "/", fs[0])
+	h2 := adaptertest.NewHost(t, "/", fs[1])
+	h1.Add("a")
+	b := h2.Add("b")
+	const rounds = 50
+	for i := range rounds {
+		room := fmt.Sprint("room", i)
+		_ = h1.Adapter().AddSockets(adapter.BroadcastOptions{}, []string{room})
+		p, _ := sioparser.NewEvent("/", "n", i)
+		_ = h1.Adapter().Broadcast(p, adapter.BroadcastOptions{Rooms: []string{room}})
+	}
+	waitUntil(t, 5*time.Second, "every broadcast", func() bool { return len(b.Received()) == rounds })
 }
