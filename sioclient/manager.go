@@ -553,6 +553,9 @@ func (m *Manager) attempt(gen uint64) {
 	n = m.back.attempts
 	m.back.reset()
 	okHandlers := m.handlers.reconnect
+	// The new connection may have closed already: its close found this
+	// attempt still running and scheduled nothing.
+	m.reconnectLocked()
 	m.mu.Unlock()
 	m.dispatch(func() {
 		for _, fn := range okHandlers {
