@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,18 +80,16 @@ func New(client redis.UniversalClient, opts *Options, stats *Stats) adapter.Fact
 	return func(host adapter.Host) adapter.Adapter {
 		nsp := host.Name()
 		a := &Adapter{
-			Memory:      adapter.NewMemory(o.Memory)(host).(*adapter.Memory),
-			host:        host,
-			rdb:         client,
-			opts:        o,
-			stats:       stats,
-			uid:         newUID(),
-			channel:     o.Key + "#" + nsp + "#",
-			reqChannel:  o.Key + "-request#" + nsp + "#",
-			resChannel:  o.Key + "-response#" + nsp + "#",
-			requests:    map[string]*pending{},
-			ackRequests: map[string]*ackRequest{},
-			closedCh:    make(chan struct{}),
+			Memory:       adapter.NewMemory(o.Memory)(host).(*adapter.Memory),
+			host:         host,
+			rdb:          client,
+			opts:         o,
+			stats:        stats,
+			uid:          newUID(),
+			channel:      o.Key + "#" + nsp + "#",
+			reqChannel:   o.Key + "-request#" + nsp + "#",
+			resChannel:   o.Key + "-response#" + nsp + "#",
+			requestTable: newRequestTable(),
 		}
 		a.ownResChannel = a.resChannel + a.uid + "#"
 		return a
@@ -130,28 +127,8 @@ type Adapter struct {
 	outage   atomic.Bool
 	jobs     chan func()
 	workDone chan struct{}
-	closedCh chan struct{} // closed by Close
 
-	mu          sync.Mutex
-	requests    map[string]*pending    // fetchSockets, allRooms, serverSideEmit by request id
-	ackRequests map[string]*ackRequest // broadcasts with acks by request id
-	closed      bool
-}
-
-// pending is a request waiting for the other servers' responses.
-type pending struct {
-	typ     int
-	want    int // responses expected
-	got     int
-	sockets []adapter.SocketDetails
-	answers [][]any
-	done    chan struct{}
-}
-
-// ackRequest is a broadcast with acks this server sent.
-type ackRequest struct {
-	clientCount func(int)
-	ack         func(sioparser.Args)
+	requestTable
 }
 
 // Init subscribes to the namespace's channels. When Redis cannot be
@@ -423,51 +400,22 @@ func (a *Adapter) BroadcastWithAck(pkt *sioparser.Packet, opts adapter.Broadcast
 	if err != nil || servers <= 1 {
 		return a.Memory.BroadcastWithAck(pkt, opts, clientCount, ack)
 	}
-	id := newUID() + newUID()
-	var mu sync.Mutex
-	total, replies, reported := 0, 0, false
-	report := func(n int, reply, final bool) {
-		mu.Lock()
-		total += n
-		if reply {
-			replies++
-		}
-		fire := !reported && (replies >= servers || final)
-		reported = reported || fire
-		t := total
-		mu.Unlock()
-		if fire {
-			clientCount(t)
-		}
-	}
-	a.mu.Lock()
-	a.ackRequests[id] = &ackRequest{clientCount: func(n int) { report(n, true, false) }, ack: ack}
-	a.mu.Unlock()
-	timeout := a.opts.RequestsTimeout
-	if opts.Flags.Timeout > 0 {
-		timeout = opts.Flags.Timeout
-	}
 	wp, err := toWirePacket(pkt)
 	if err != nil {
 		return err
 	}
 	wp.ID = nil // each server gives it its own
 	wo := toWireOpts(opts)
+	id, count, expire := a.expectAcks(servers, clientCount, ack)
 	msg, err := encodeMsgpack(request{UID: a.uid, RequestID: id, Type: reqBroadcast, Packet: &wp, Opts: &wo})
 	if err != nil {
+		expire()
 		return err
 	}
 	perr := a.publish(a.reqChannel, msg)
-	_ = a.Memory.BroadcastWithAck(pkt, opts, func(n int) { report(n, true, false) }, ack)
+	_ = a.Memory.BroadcastWithAck(pkt, opts, count, ack)
 	// Armed after the local count is in.
-	time.AfterFunc(timeout, func() {
-		a.mu.Lock()
-		delete(a.ackRequests, id)
-		a.mu.Unlock()
-		// Servers that did not answer in time count for no client: the
-		// caller learns the total and stops waiting for them.
-		report(0, false, true)
-	})
+	time.AfterFunc(ackTimeout(opts, a.opts.RequestsTimeout), expire)
 	return perr
 }
 
@@ -503,38 +451,14 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts adapter.BroadcastOption
 // request publishes r (with a new request id) and waits for want
 // responses, RequestsTimeout or ctx. It returns what came.
 func (a *Adapter) request(ctx context.Context, r request, want int) (*pending, error) {
-	r.UID, r.RequestID = a.uid, newUID()+newUID()
-	p := &pending{typ: r.Type, want: want, done: make(chan struct{})}
-	a.mu.Lock()
-	a.requests[r.RequestID] = p
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		delete(a.requests, r.RequestID)
-		a.mu.Unlock()
-	}()
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.publishNow(a.reqChannel, b); err != nil {
-		return nil, err
-	}
-	timer := time.NewTimer(a.opts.RequestsTimeout)
-	defer timer.Stop()
-	select {
-	case <-p.done:
-	case <-timer.C:
-		err = adapter.ErrTimeout
-	case <-ctx.Done():
-		err = fmt.Errorf("%w: %w", adapter.ErrTimeout, ctx.Err())
-	case <-a.closedCh:
-		err = ErrClosed
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := &pending{sockets: slices.Clone(p.sockets), answers: slices.Clone(p.answers), got: p.got}
-	return out, err
+	return a.await(ctx, r.Type, want, a.opts.RequestsTimeout, func(id string) error {
+		r.UID, r.RequestID = a.uid, id
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return a.publishNow(a.reqChannel, b)
+	})
 }
 
 // The socket operations apply here at once and reach the other servers
@@ -728,13 +652,6 @@ func (a *Adapter) worker() {
 	}
 }
 
-func (a *Adapter) ownRequest(id string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, own := a.requests[id]
-	return own
-}
-
 func (a *Adapter) responseChannel(r request) string {
 	if a.opts.PublishOnSpecificResponseChannel && r.UID != "" {
 		return a.resChannel + r.UID + "#"
@@ -783,10 +700,7 @@ func (a *Adapter) onServerSideEmit(r request) {
 }
 
 func (a *Adapter) onBroadcastRequest(r request) {
-	a.mu.Lock()
-	_, own := a.ackRequests[r.RequestID]
-	a.mu.Unlock()
-	if own || r.UID == a.uid || r.Packet == nil {
+	if a.ackRequest(r.RequestID) != nil || r.UID == a.uid || r.Packet == nil {
 		return
 	}
 	if r.Packet.Nsp == "" {
@@ -877,10 +791,7 @@ func (a *Adapter) onResponse(payload []byte) {
 		}
 		p.answers = append(p.answers, []any{v})
 	}
-	p.got++
-	if p.got == p.want {
-		close(p.done)
-	}
+	p.answered()
 	a.mu.Unlock()
 }
 

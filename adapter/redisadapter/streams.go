@@ -106,17 +106,15 @@ func NewStreams(client redis.UniversalClient, opts *StreamsOptions, stats *Stats
 	return func(host adapter.Host) adapter.Adapter {
 		nsp := host.Name()
 		a := &StreamsAdapter{
-			Memory:      adapter.NewMemory(adapter.MemoryOptions{})(host).(*adapter.Memory),
-			host:        host,
-			rdb:         client,
-			opts:        o,
-			stats:       stats,
-			reader:      r,
-			uid:         newUID() + newUID(),
-			public:      o.ChannelPrefix + "#" + nsp + "#",
-			requests:    map[string]*pending{},
-			ackRequests: map[string]*ackRequest{},
-			closedCh:    make(chan struct{}),
+			Memory:       adapter.NewMemory(adapter.MemoryOptions{})(host).(*adapter.Memory),
+			host:         host,
+			rdb:          client,
+			opts:         o,
+			stats:        stats,
+			reader:       r,
+			uid:          newUID() + newUID(),
+			public:       o.ChannelPrefix + "#" + nsp + "#",
+			requestTable: newRequestTable(),
 		}
 		a.private = a.public + a.uid + "#"
 		return a
@@ -222,12 +220,8 @@ type StreamsAdapter struct {
 	workDone        chan struct{}
 	entries         chan redis.XMessage // stream entries, handled in stream order
 	entriesDone     chan struct{}
-	closedCh        chan struct{}
 
-	mu          sync.Mutex
-	requests    map[string]*pending
-	ackRequests map[string]*ackRequest
-	closed      bool
+	requestTable
 }
 
 // clusterMessage is a message of the ClusterAdapter protocol.
@@ -623,40 +617,11 @@ func (a *StreamsAdapter) Sockets(ctx context.Context, rooms []string) ([]string,
 
 // request publishes m with a new request id and waits for want answers,
 // RequestsTimeout, ctx or Close.
-func (a *StreamsAdapter) request(ctx context.Context, m clusterMessage, want int) (*pending, error) {
-	return a.requestWithin(ctx, m, want, a.opts.RequestsTimeout)
-}
-
-func (a *StreamsAdapter) requestWithin(ctx context.Context, m clusterMessage, want int, timeout time.Duration) (*pending, error) {
-	id := newUID() + newUID()
-	m.Data["requestId"] = id
-	p := &pending{typ: m.Type, want: want, done: make(chan struct{})}
-	a.mu.Lock()
-	a.requests[id] = p
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		delete(a.requests, id)
-		a.mu.Unlock()
-	}()
-	if err := a.publishEphemeral(m); err != nil {
-		return nil, err
-	}
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	var err error
-	select {
-	case <-p.done:
-	case <-timer.C:
-		err = adapter.ErrTimeout
-	case <-ctx.Done():
-		err = fmt.Errorf("%w: %w", adapter.ErrTimeout, ctx.Err())
-	case <-a.closedCh:
-		err = ErrClosed
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return &pending{sockets: append([]adapter.SocketDetails(nil), p.sockets...), answers: append([][]any(nil), p.answers...)}, err
+func (a *StreamsAdapter) request(ctx context.Context, m clusterMessage, want int, timeout time.Duration) (*pending, error) {
+	return a.await(ctx, m.Type, want, timeout, func(id string) error {
+		m.Data["requestId"] = id
+		return a.publishEphemeral(m)
+	})
 }
 
 // FetchSockets returns the selected sockets of every server.
@@ -669,11 +634,8 @@ func (a *StreamsAdapter) FetchSockets(ctx context.Context, opts adapter.Broadcas
 	if err != nil || servers <= 1 {
 		return local, err
 	}
-	timeout := a.opts.RequestsTimeout
-	if opts.Flags.Timeout > 0 {
-		timeout = opts.Flags.Timeout // as Node: opts.flags.timeout || 5000
-	}
-	p, err := a.requestWithin(ctx, clusterMessage{Type: ctFetchSockets, Data: map[string]any{"opts": optsOf(opts)}}, servers-1, timeout)
+	timeout := ackTimeout(opts, a.opts.RequestsTimeout) // as Node: opts.flags.timeout || 5000
+	p, err := a.request(ctx, clusterMessage{Type: ctFetchSockets, Data: map[string]any{"opts": optsOf(opts)}}, servers-1, timeout)
 	if p == nil {
 		return local, err
 	}
@@ -695,7 +657,7 @@ func (a *StreamsAdapter) ServerSideEmitWithAck(ctx context.Context, event string
 	if servers <= 1 {
 		return [][]any{}, nil
 	}
-	p, err := a.request(ctx, clusterMessage{Type: ctServerSideEmit, Data: map[string]any{"packet": append([]any{event}, args...)}}, servers-1)
+	p, err := a.request(ctx, clusterMessage{Type: ctServerSideEmit, Data: map[string]any{"packet": append([]any{event}, args...)}}, servers-1, a.opts.RequestsTimeout)
 	if p == nil {
 		return nil, err
 	}
@@ -713,43 +675,16 @@ func (a *StreamsAdapter) BroadcastWithAck(pkt *sioparser.Packet, opts adapter.Br
 	if err != nil || servers <= 1 {
 		return a.Memory.BroadcastWithAck(pkt, opts, clientCount, ack)
 	}
-	id := newUID() + newUID()
-	var mu sync.Mutex
-	total, replies, reported := 0, 0, false
-	report := func(n int, reply, final bool) {
-		mu.Lock()
-		total += n
-		if reply {
-			replies++
-		}
-		fire := !reported && (replies >= servers || final)
-		reported = reported || fire
-		t := total
-		mu.Unlock()
-		if fire {
-			clientCount(t)
-		}
-	}
 	wp, err := wireOf(pkt)
 	if err != nil {
 		return err
 	}
 	delete(wp, "id")
-	a.mu.Lock()
-	a.ackRequests[id] = &ackRequest{clientCount: func(n int) { report(n, true, false) }, ack: ack}
-	a.mu.Unlock()
+	id, count, expire := a.expectAcks(servers, clientCount, ack)
 	perr := a.publishEphemeral(clusterMessage{Type: ctBroadcast, Data: map[string]any{"packet": wp, "requestId": id, "opts": optsOf(opts)}})
-	_ = a.Memory.BroadcastWithAck(pkt, opts, func(n int) { report(n, true, false) }, ack)
-	timeout := a.opts.RequestsTimeout
-	if opts.Flags.Timeout > 0 {
-		timeout = opts.Flags.Timeout
-	}
-	time.AfterFunc(timeout, func() {
-		a.mu.Lock()
-		delete(a.ackRequests, id)
-		a.mu.Unlock()
-		report(0, false, true)
-	})
+	_ = a.Memory.BroadcastWithAck(pkt, opts, count, ack)
+	// Armed after the local count is in.
+	time.AfterFunc(ackTimeout(opts, a.opts.RequestsTimeout), expire)
 	return perr
 }
 
@@ -832,9 +767,7 @@ func (a *StreamsAdapter) onPubSub(payload []byte) {
 }
 
 func (a *StreamsAdapter) onResponse(m clusterMessage, requestID string) {
-	a.mu.Lock()
-	if ar := a.ackRequests[requestID]; ar != nil {
-		a.mu.Unlock()
+	if ar := a.ackRequest(requestID); ar != nil {
 		switch m.Type {
 		case ctBroadcastClientCount:
 			n, _ := toInt(m.Data["clientCount"])
@@ -852,6 +785,7 @@ func (a *StreamsAdapter) onResponse(m clusterMessage, requestID string) {
 		}
 		return
 	}
+	a.mu.Lock()
 	p := a.requests[requestID]
 	if p == nil {
 		a.mu.Unlock()
@@ -876,10 +810,7 @@ func (a *StreamsAdapter) onResponse(m clusterMessage, requestID string) {
 		a.mu.Unlock()
 		return
 	}
-	p.got++
-	if p.got == p.want {
-		close(p.done)
-	}
+	p.answered()
 	a.mu.Unlock()
 }
 
