@@ -3,15 +3,12 @@ package interop
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,8 +29,21 @@ import (
 // returns it with its URL.
 func startGoRedisServer(t *testing.T, addr, name string) (*socketio.Server, string) {
 	t.Helper()
+	return startGoClusterServer(t, addr, name, func(rdb *redis.Client, o *socketio.Options) {
+		o.Adapter = redisadapter.New(rdb, nil, nil)
+	})
+}
+
+// startGoClusterServer starts a socketio server on a Redis client of its
+// own at addr, with the options set sets (its adapter), the events the
+// mixed-cluster tests use, and "ping" server-side events answered with
+// "pong from <name>".
+func startGoClusterServer(t *testing.T, addr, name string, set func(*redis.Client, *socketio.Options)) (*socketio.Server, string) {
+	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	srv := socketio.NewServer(&socketio.Options{Adapter: redisadapter.New(rdb, nil, nil)})
+	opts := &socketio.Options{}
+	set(rdb, opts)
+	srv := socketio.NewServer(opts)
 	srv.OnConnection(func(s *socketio.Socket) {
 		s.On("join", func(room string, ack socketio.Ack) { s.Join(room); _ = ack() })
 		s.On("fetch-blue", func(ack socketio.Ack) {
@@ -347,55 +357,6 @@ func TestRedisMixedClusterRestart(t *testing.T) {
 	}
 }
 
-// tcpBalancer is a TCP proxy standing for a load balancer: new
-// connections go to the current backend; cut drops the open ones.
-type tcpBalancer struct {
-	ln      net.Listener
-	backend atomic.Value // host:port
-	mu      sync.Mutex
-	conns   []net.Conn
-	wg      sync.WaitGroup
-}
-
-func newTCPBalancer(t *testing.T, backend string) *tcpBalancer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &tcpBalancer{ln: ln}
-	b.backend.Store(backend)
-	b.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", b.backend.Load().(string))
-			if err != nil {
-				c.Close()
-				continue
-			}
-			b.mu.Lock()
-			b.conns = append(b.conns, c, up)
-			b.mu.Unlock()
-			b.wg.Go(func() { _, _ = io.Copy(up, c); up.Close() })
-			b.wg.Go(func() { _, _ = io.Copy(c, up); c.Close() })
-		}
-	})
-	t.Cleanup(func() { ln.Close(); b.cut(); b.wg.Wait() })
-	return b
-}
-
-func (b *tcpBalancer) cut() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, c := range b.conns {
-		c.Close()
-	}
-	b.conns = nil
-}
-
 // A Go server with redisadapter.NewStreams and a Node server with
 // @socket.io/redis-streams-adapter 0.3.1 on one Redis: broadcasts,
 // fetchSockets and serverSideEmit with acks work both ways, and a client
@@ -410,26 +371,13 @@ func TestRedisStreamsMixedCluster(t *testing.T) {
 	nodePort := p.port(t, ctx)
 	nodeURL := fmt.Sprintf("http://127.0.0.1:%d", nodePort)
 
-	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
 	const window = time.Minute
-	g := socketio.NewServer(&socketio.Options{
-		ConnectionStateRecovery: &socketio.RecoveryOptions{MaxDisconnectionDuration: window},
-		Adapter:                 redisadapter.NewStreams(rdb, &redisadapter.StreamsOptions{BlockTime: 200 * time.Millisecond, MaxDisconnectionDuration: window}, nil),
+	g, gURL := startGoClusterServer(t, r.Addr, "go", func(rdb *redis.Client, o *socketio.Options) {
+		o.ConnectionStateRecovery = &socketio.RecoveryOptions{MaxDisconnectionDuration: window}
+		o.Adapter = redisadapter.NewStreams(rdb, &redisadapter.StreamsOptions{BlockTime: 200 * time.Millisecond, MaxDisconnectionDuration: window}, nil)
 	})
-	g.Of("/").OnServerSideEmit("ping", func(from string, ack socketio.Ack) { _ = ack("pong from go") })
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", g)
-	hs := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		_ = g.Shutdown(sctx)
-		hs.Close()
-		_ = rdb.Close()
-	})
-
 	n := newClusterClient(t, ctx, nodeURL)
-	c := newClusterClient(t, ctx, hs.URL)
+	c := newClusterClient(t, ctx, gURL)
 	time.Sleep(200 * time.Millisecond) // the Node adapter reads from "$"
 	_ = g.Emit("news", "from go")
 	n.expect(t, ctx, "node", "news:from go")
@@ -486,8 +434,8 @@ func TestRedisStreamsMixedCluster(t *testing.T) {
 	c.expect(t, ctx, "go")
 
 	// Recovery across the two kinds of server.
-	lb := newTCPBalancer(t, fmt.Sprintf("127.0.0.1:%d", nodePort))
-	m, err := sioclient.NewManager("http://"+lb.ln.Addr().String(), &sioclient.Options{
+	lb := redistest.NewBalancer(t, fmt.Sprintf("127.0.0.1:%d", nodePort))
+	m, err := sioclient.NewManager("http://"+lb.Addr(), &sioclient.Options{
 		Transports: []string{"websocket"}, ReconnectionDelay: 500 * time.Millisecond, ReconnectionDelayMax: time.Second,
 	})
 	if err != nil {
@@ -507,8 +455,8 @@ func TestRedisStreamsMixedCluster(t *testing.T) {
 	id := k.ID()
 	_ = n.s.Emit("emit-all", "news", "n0")
 	waitForCond(t, ctx, "the first event", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 })
-	lb.backend.Store(hs.Listener.Addr().String())
-	lb.cut()
+	lb.SetBackend(strings.TrimPrefix(gURL, "http://"))
+	lb.Cut()
 	time.Sleep(200 * time.Millisecond) // Node sees the client go and keeps its session
 	_ = g.Emit("news", "g1")
 	_ = n.s.Emit("emit-all", "news", "n2")

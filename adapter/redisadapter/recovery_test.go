@@ -2,13 +2,10 @@ package redisadapter
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,54 +14,6 @@ import (
 	"github.com/wsio/wsio/sioclient"
 	"github.com/wsio/wsio/socketio"
 )
-
-// balancer is a TCP proxy standing for a load balancer: it sends new
-// connections to the current backend, and cut drops the open ones.
-type balancer struct {
-	ln      net.Listener
-	backend atomic.Value // string, host:port
-	mu      sync.Mutex
-	conns   []net.Conn
-	wg      sync.WaitGroup
-}
-
-func newBalancer(t *testing.T, backend string) *balancer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &balancer{ln: ln}
-	b.backend.Store(backend)
-	b.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", b.backend.Load().(string))
-			if err != nil {
-				c.Close()
-				continue
-			}
-			b.mu.Lock()
-			b.conns = append(b.conns, c, up)
-			b.mu.Unlock()
-			b.wg.Go(func() { _, _ = io.Copy(up, c); up.Close() })
-			b.wg.Go(func() { _, _ = io.Copy(c, up); c.Close() })
-		}
-	})
-	t.Cleanup(func() { ln.Close(); b.cut(); b.wg.Wait() })
-	return b
-}
-
-func (b *balancer) cut() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, c := range b.conns {
-		c.Close()
-	}
-	b.conns = nil
-}
 
 // A client on server A drops; it comes back through server B, which finds
 // its session in Redis: same id, recovered, and every event emitted while
@@ -94,9 +43,9 @@ func TestRecoveryAcrossServers(t *testing.T) {
 	}
 	srvA, addrA := newServer()
 	srvB, addrB := newServer()
-	lb := newBalancer(t, addrA)
+	lb := redistest.NewBalancer(t, addrA)
 
-	m, err := sioclient.NewManager("http://"+lb.ln.Addr().String(), &sioclient.Options{
+	m, err := sioclient.NewManager("http://"+lb.Addr(), &sioclient.Options{
 		Transports: []string{"websocket"}, ReconnectionDelay: 300 * time.Millisecond, ReconnectionDelayMax: 500 * time.Millisecond,
 	})
 	if err != nil {
@@ -121,8 +70,8 @@ func TestRecoveryAcrossServers(t *testing.T) {
 	}
 	waitUntil(t, 5*time.Second, "the first events", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 3 })
 
-	lb.backend.Store(addrB) // the balancer now sends the client to B
-	lb.cut()
+	lb.SetBackend(addrB) // the balancer now sends the client to B
+	lb.Cut()
 	select {
 	case <-gone: // A has persisted the session
 	case <-ctx.Done():
