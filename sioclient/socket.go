@@ -892,7 +892,9 @@ func (s *Socket) OffAnyOutgoing() {
 }
 
 // OnConnect adds a function called each time the socket connects (after a
-// reconnection too).
+// reconnection too). Like every handler it runs on the Manager's callback
+// goroutine, so Connect may return, and acks may arrive, before it has
+// run.
 func (s *Socket) OnConnect(fn func()) {
 	s.mu.Lock()
 	s.onConnect = append(s.onConnect, fn)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsio/wsio/sioclient"
@@ -152,7 +153,15 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	s.OnAny(func(event string, args sioparser.Args) {
 		out.print(map[string]any{"type": "event", "event": event, "args": values(args)})
 	})
-	s.OnConnect(func() { out.print(map[string]any{"type": "connect", "id": s.ID()}) })
+	// The first connection is printed when Connect returns, before any
+	// emit (OnConnect handlers run on the Manager's callback goroutine and
+	// could come after the first acks); later ones by the handler.
+	var connects atomic.Int64
+	s.OnConnect(func() {
+		if connects.Add(1) > 1 {
+			out.print(map[string]any{"type": "connect", "id": s.ID()})
+		}
+	})
 	s.OnConnectError(func(err error) {
 		var ce *sioclient.ConnectError
 		if errors.As(err, &ce) {
@@ -169,6 +178,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	out.print(map[string]any{"type": "connect", "id": s.ID()})
 	var pending sync.WaitGroup
 	emit := func(line string) error {
 		withAck := false
