@@ -25,3 +25,4 @@ bench-eio:
 
 bench-cluster:
 	cd bench && go run ./cmd/wsbench cluster -out RESULTS.md
+	cd bench && go run ./cmd/wsbench cluster -adapter sharded -out RESULTS.md

@@ -239,13 +239,7 @@ func TestRedisMixedCluster(t *testing.T) {
 		t.Fatalf("Node's emitWithAck: %v", got)
 	}
 	acks, err := g2.Timeout(3*time.Second).EmitWithAck(ctx, "q")
-	got = nil
-	for _, a := range acks {
-		var s string
-		_ = a.Decode(0, &s)
-		got = append(got, s)
-	}
-	sort.Strings(got)
+	got = sortedAckTexts(acks)
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("Go's EmitWithAck: %v %v", got, err)
 	}
@@ -386,45 +380,12 @@ func TestRedisStreamsMixedCluster(t *testing.T) {
 	n.expect(t, ctx, "node", "news:from node")
 	c.expect(t, ctx, "go", "news:from node")
 
-	ids := []string{n.s.ID(), c.s.ID()}
-	sort.Strings(ids)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(p.logs())
 		}
 	})
-	if got := ackStrings(t, ctx, n.s, "fetch", ""); !slices.Equal(got, ids) {
-		t.Fatalf("Node's fetchSockets %v, want %v", got, ids)
-	}
-	remote, err := g.FetchSockets(ctx)
-	if err != nil || len(remote) != 2 {
-		t.Fatalf("Go's fetchSockets: %d %v", len(remote), err)
-	}
-	answers, err := g.Sockets().ServerSideEmitWithAck(ctx, "ping", "go")
-	if err != nil || len(answers) != 1 || fmt.Sprint(answers[0]...) != "pong from node" {
-		t.Fatalf("Go's serverSideEmitWithAck: %v %v", answers, err)
-	}
-	if got := ackStrings(t, ctx, n.s, "sse-ack"); !slices.Equal(got, []string{"pong from go"}) {
-		t.Fatalf("Node's serverSideEmitWithAck: %v", got)
-	}
-	// Broadcasts with acks, both ways.
-	want := []string{"answer from " + ids[0], "answer from " + ids[1]}
-	if got := ackStrings(t, ctx, n.s, "bcast-ack", "q"); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
-		t.Fatalf("Node's emitWithAck: %v", got)
-	}
-	acks, err := g.Timeout(3*time.Second).EmitWithAck(ctx, "q")
-	var got []string
-	for _, a := range acks {
-		var s string
-		_ = a.Decode(0, &s)
-		got = append(got, s)
-	}
-	sort.Strings(got)
-	if err != nil || !slices.Equal(got, want) {
-		t.Fatalf("Go's EmitWithAck: %v %v", got, err)
-	}
-	n.expect(t, ctx, "node", "q:", "q:")
-	c.expect(t, ctx, "go", "q:", "q:")
+	checkRequestsBothWays(t, ctx, g, n, c)
 	// A join made by Node is honoured by a Go broadcast to the room.
 	if _, err := n.s.EmitWithAck(ctx, "join", "red"); err != nil {
 		t.Fatal(err)
@@ -444,7 +405,7 @@ func TestRedisStreamsMixedCluster(t *testing.T) {
 	defer m.Close()
 	k := m.Socket("/", nil)
 	var mu sync.Mutex
-	got = nil
+	var got []string
 	k.On("news", func(s string) { mu.Lock(); got = append(got, s); mu.Unlock() })
 	connects := make(chan bool, 2)
 	k.OnConnect(func() { connects <- k.Recovered() })
@@ -485,4 +446,138 @@ func waitForCond(t *testing.T, ctx context.Context, what string, cond func() boo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// A Go server with redisadapter.NewSharded and a Node server with
+// createShardedAdapter of @socket.io/redis-adapter 8.3.0 (both in the
+// dynamic subscription mode) on one Redis 7: broadcasts to all and to a
+// room's own channel, binary (msgpack) messages, fetchSockets,
+// serverSideEmit and broadcasts with acks, both ways.
+func TestRedisShardedMixedCluster(t *testing.T) {
+	nodeBinary(t)
+	r := redistest.Start(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	p := startNode(t, ctx, "sio-redis-server.mjs", "redis="+r.URL(), "adapter=sharded")
+	nodeURL := fmt.Sprintf("http://127.0.0.1:%d", p.port(t, ctx))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(p.logs())
+		}
+	})
+	g, gURL := startGoClusterServer(t, r.Addr, "go", func(rdb *redis.Client, o *socketio.Options) {
+		o.Adapter = redisadapter.NewSharded(rdb, nil, nil)
+	})
+	n := newClusterClient(t, ctx, nodeURL)
+	c := newClusterClient(t, ctx, gURL)
+	bins := make(chan string, 4)
+	for _, cc := range []*clusterClient{n, c} {
+		cc.s.On("bin", func(v struct{ Bytes []byte }) { bins <- fmt.Sprint(v.Bytes) })
+	}
+
+	// Node counts the servers with PUBSUB SHARDNUMSUB: ours subscribed.
+	if a, err := n.s.EmitWithAck(ctx, "server-count"); err != nil || string(a.Raw(0)) != "2" {
+		t.Fatalf("Node's serverCount: %v %v", a, err)
+	}
+	_ = g.Emit("news", "from go")
+	n.expect(t, ctx, "node", "news:from go")
+	c.expect(t, ctx, "go", "news:from go")
+	_ = n.s.Emit("emit-all", "news", "from node")
+	n.expect(t, ctx, "node", "news:from node")
+	c.expect(t, ctx, "go", "news:from node")
+
+	// Binary: msgpack on the wire, both ways.
+	_ = g.Emit("bin", map[string]any{"bytes": []byte{1, 2, 3}})
+	_ = n.s.Emit("emit-bin", "bin")
+	for range 4 {
+		select {
+		case b := <-bins:
+			if b != "[1 2 3]" {
+				t.Fatalf("binary arrived as %s", b)
+			}
+		case <-ctx.Done():
+			t.Fatal("binary broadcasts did not arrive")
+		}
+	}
+	n.expect(t, ctx, "node", "bin:", "bin:")
+	c.expect(t, ctx, "go", "bin:", "bin:")
+
+	// Rooms: a broadcast to one room goes to the room's channel, to which
+	// the server with the room subscribed.
+	if _, err := n.s.EmitWithAck(ctx, "join", "red"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.s.EmitWithAck(ctx, "join", "blue"); err != nil {
+		t.Fatal(err)
+	}
+	// Each room's channel has one subscriber: the server with the room.
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rdb.Close()
+	waitForCond(t, ctx, "room channels", func() bool {
+		counts, err := rdb.PubSubShardNumSub(ctx, "socket.io#/#red#", "socket.io#/#blue#").Result()
+		return err == nil && counts["socket.io#/#red#"] == 1 && counts["socket.io#/#blue#"] == 1
+	})
+	_ = g.To("red").Emit("room", "red from go")
+	n.expect(t, ctx, "node", "room:red from go")
+	_ = n.s.Emit("emit-room", "blue", "room", "blue from node")
+	c.expect(t, ctx, "go", "room:blue from node")
+	_ = g.To("blue").Except("red").Emit("room", "blue from go")
+	c.expect(t, ctx, "go", "room:blue from go")
+	n.expect(t, ctx, "node")
+
+	if got := ackStrings(t, ctx, n.s, "fetch", "blue"); !slices.Equal(got, []string{c.s.ID()}) {
+		t.Fatalf("Node's fetchSockets of blue %v", got)
+	}
+	remote, err := g.In("red").FetchSockets(ctx)
+	if err != nil || len(remote) != 1 || remote[0].ID != n.s.ID() {
+		t.Fatalf("Go's fetchSockets of red: %v %v", remote, err)
+	}
+	checkRequestsBothWays(t, ctx, g, n, c)
+}
+
+// checkRequestsBothWays checks, from the Node server (n's) and from the Go
+// server g (c's), fetchSockets, serverSideEmit with acks and broadcasts
+// with acks across the two.
+func checkRequestsBothWays(t *testing.T, ctx context.Context, g *socketio.Server, n, c *clusterClient) {
+	t.Helper()
+	ids := []string{n.s.ID(), c.s.ID()}
+	sort.Strings(ids)
+	if got := ackStrings(t, ctx, n.s, "fetch", ""); !slices.Equal(got, ids) {
+		t.Fatalf("Node's fetchSockets %v, want %v", got, ids)
+	}
+	remote, err := g.FetchSockets(ctx)
+	if err != nil || len(remote) != 2 {
+		t.Fatalf("Go's fetchSockets: %d %v", len(remote), err)
+	}
+	answers, err := g.Sockets().ServerSideEmitWithAck(ctx, "ping", "go")
+	if err != nil || len(answers) != 1 || fmt.Sprint(answers[0]...) != "pong from node" {
+		t.Fatalf("Go's serverSideEmitWithAck: %v %v", answers, err)
+	}
+	if got := ackStrings(t, ctx, n.s, "sse-ack"); !slices.Equal(got, []string{"pong from go"}) {
+		t.Fatalf("Node's serverSideEmitWithAck: %v", got)
+	}
+	want := []string{"answer from " + ids[0], "answer from " + ids[1]}
+	if got := ackStrings(t, ctx, n.s, "bcast-ack", "q"); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
+		t.Fatalf("Node's emitWithAck: %v", got)
+	}
+	acks, err := g.Timeout(3*time.Second).EmitWithAck(ctx, "q")
+	got := sortedAckTexts(acks)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Go's EmitWithAck: %v %v", got, err)
+	}
+	n.expect(t, ctx, "node", "q:", "q:")
+	c.expect(t, ctx, "go", "q:", "q:")
+}
+
+// sortedAckTexts decodes the first argument of each ack as a string, and
+// sorts them.
+func sortedAckTexts(acks []sioparser.Args) []string {
+	var out []string
+	for _, a := range acks {
+		var s string
+		_ = a.Decode(0, &s)
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -68,15 +68,7 @@ func New(client redis.UniversalClient, opts *Options, stats *Stats) adapter.Fact
 	if o.Key == "" {
 		o.Key = "socket.io"
 	}
-	if o.RequestsTimeout <= 0 {
-		o.RequestsTimeout = 5 * time.Second
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if stats == nil {
-		stats = &Stats{}
-	}
+	stats = withDefaults(&o.RequestsTimeout, &o.Logger, stats)
 	return func(host adapter.Host) adapter.Adapter {
 		nsp := host.Name()
 		a := &Adapter{
@@ -92,8 +84,29 @@ func New(client redis.UniversalClient, opts *Options, stats *Stats) adapter.Fact
 			requestTable: newRequestTable(),
 		}
 		a.ownResChannel = a.resChannel + a.uid + "#"
+		a.outbox = &outbox{
+			send: func(ctx context.Context, channel string, msg []byte) error {
+				return client.Publish(ctx, channel, msg).Err()
+			},
+			timeout: o.RequestsTimeout, stats: stats, logger: o.Logger, nsp: nsp, stop: a.closedCh,
+		}
 		return a
 	}
+}
+
+// withDefaults sets the defaults of the options every adapter has: a 5 s
+// requests timeout, a logger that discards, and Stats of its own.
+func withDefaults(timeout *time.Duration, logger **slog.Logger, stats *Stats) *Stats {
+	if *timeout <= 0 {
+		*timeout = 5 * time.Second
+	}
+	if *logger == nil {
+		*logger = slog.New(slog.DiscardHandler)
+	}
+	if stats == nil {
+		stats = &Stats{}
+	}
+	return stats
 }
 
 // newUID returns a 6-character id, as uid2(6) does.
@@ -119,12 +132,10 @@ type Adapter struct {
 
 	channel, reqChannel, resChannel, ownResChannel string
 
-	ps       *redis.PubSub
-	cancel   context.CancelFunc
-	done     chan struct{}
-	out      chan outMsg
-	pubDone  chan struct{}
-	outage   atomic.Bool
+	ps     *redis.PubSub
+	cancel context.CancelFunc
+	done   chan struct{}
+	*outbox
 	jobs     chan func()
 	workDone chan struct{}
 
@@ -140,12 +151,11 @@ func (a *Adapter) Init(ctx context.Context) error {
 		a.failed(fmt.Errorf("subscribe: %w", err))
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	a.ps, a.cancel, a.done, a.pubDone = ps, cancel, make(chan struct{}), make(chan struct{})
+	a.ps, a.cancel, a.done = ps, cancel, make(chan struct{})
 	a.jobs, a.workDone = make(chan func(), 256), make(chan struct{})
-	a.out = make(chan outMsg, outQueue)
+	a.outbox.start(rctx)
 	ch := ps.Channel(redis.WithChannelSize(1024))
 	go a.receive(rctx, ch)
-	go a.publisher(rctx)
 	go a.worker()
 	return nil
 }
@@ -167,7 +177,7 @@ func (a *Adapter) Close() error {
 	a.cancel()
 	err := a.ps.Close()
 	<-a.done
-	<-a.pubDone
+	a.outbox.wait()
 	<-a.workDone
 	return err
 }
@@ -204,81 +214,6 @@ func (a *Adapter) bad(what string, err error) {
 	a.opts.Logger.Warn("redisadapter: bad message", "what", what, "nsp", a.host.Name(), "err", err)
 }
 
-// outQueue bounds the messages waiting for the publisher.
-const outQueue = 4096
-
-type outMsg struct {
-	channel string
-	msg     []byte
-}
-
-// publish queues msg for the publisher goroutine, so that no caller (a
-// broadcast, a reply) ever waits for Redis: while Redis is away, messages
-// fail one by one there and local delivery goes on. A full queue drops the
-// message.
-func (a *Adapter) publish(channel string, msg []byte) error {
-	select {
-	case <-a.closedCh:
-		return ErrClosed
-	default:
-	}
-	select {
-	case a.out <- outMsg{channel, msg}:
-		return nil
-	default:
-		a.stats.PublishErrors.Add(1)
-		return ErrQueueFull
-	}
-}
-
-// publishNow publishes at once (for requests whose caller waits for the
-// answers anyway).
-func (a *Adapter) publishNow(channel string, msg []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), a.opts.RequestsTimeout)
-	defer cancel()
-	if err := a.rdb.Publish(ctx, channel, msg).Err(); err != nil {
-		a.failed(err)
-		return fmt.Errorf("redisadapter: publish: %w", err)
-	}
-	a.recovered()
-	return nil
-}
-
-// publisher publishes the queued messages in order until Close.
-func (a *Adapter) publisher(ctx context.Context) {
-	defer close(a.pubDone)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case m := <-a.out:
-			pctx, cancel := context.WithTimeout(ctx, a.opts.RequestsTimeout)
-			err := a.rdb.Publish(pctx, m.channel, m.msg).Err()
-			cancel()
-			if err != nil {
-				a.failed(err)
-			} else {
-				a.recovered()
-			}
-		}
-	}
-}
-
-// failed counts a message Redis did not take; the first of an outage is
-// logged.
-func (a *Adapter) failed(err error) {
-	a.stats.PublishErrors.Add(1)
-	if a.outage.CompareAndSwap(false, true) {
-		a.opts.Logger.Error("redisadapter: Redis unreachable: broadcasts reach this server's sockets only", "nsp", a.host.Name(), "err", err)
-	}
-}
-
-func (a *Adapter) recovered() {
-	if a.outage.CompareAndSwap(true, false) {
-		a.opts.Logger.Info("redisadapter: Redis reachable again", "nsp", a.host.Name())
-	}
-}
-
 func (a *Adapter) publishJSON(channel string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -292,28 +227,35 @@ func (a *Adapter) publishJSON(channel string, v any) error {
 // On a Redis Cluster it adds up the counts of every node, as Node's
 // adapter does. It waits at most RequestsTimeout.
 func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.opts.RequestsTimeout)
+	return countSubscribers(ctx, a.rdb, a.opts.RequestsTimeout, a.reqChannel, redis.Cmdable.PubSubNumSub)
+}
+
+// countSubscribers returns the subscribers of channel (numsub is PUBSUB
+// NUMSUB or SHARDNUMSUB), added up over the nodes of a Redis Cluster, as
+// Node's adapters do, waiting at most timeout.
+func countSubscribers(ctx context.Context, rdb redis.UniversalClient, timeout time.Duration, channel string,
+	numsub func(redis.Cmdable, context.Context, ...string) *redis.MapStringIntCmd) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if cc, ok := a.rdb.(*redis.ClusterClient); ok {
-		var mu sync.Mutex
-		total := 0
-		err := cc.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error {
-			res, err := c.PubSubNumSub(ctx, a.reqChannel).Result()
-			mu.Lock()
-			total += int(res[a.reqChannel])
-			mu.Unlock()
-			return err
-		})
-		if err != nil {
-			return 1, fmt.Errorf("redisadapter: server count: %w", err)
-		}
-		return total, nil
+	var mu sync.Mutex
+	total := 0
+	count := func(ctx context.Context, c redis.Cmdable) error {
+		res, err := numsub(c, ctx, channel).Result()
+		mu.Lock()
+		total += int(res[channel])
+		mu.Unlock()
+		return err
 	}
-	res, err := a.rdb.PubSubNumSub(ctx, a.reqChannel).Result()
+	var err error
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return count(ctx, c) })
+	} else {
+		err = count(ctx, rdb)
+	}
 	if err != nil {
 		return 1, fmt.Errorf("redisadapter: server count: %w", err)
 	}
-	return int(res[a.reqChannel]), nil
+	return total, nil
 }
 
 // Broadcast delivers pkt to the local sockets and publishes it for the

@@ -16,8 +16,16 @@
 // Stats and logged once per outage, and go-redis reconnects and
 // resubscribes by itself.
 //
-// With New, connection state recovery works on the server a client comes
-// back to only (Node's classic adapter has none). NewStreams returns the
+// NewSharded returns the sharded adapter, after createShardedAdapter of
+// the same npm package: socket.io-adapter's ClusterAdapter messages on the
+// sharded pub/sub of Redis 7 (SSUBSCRIBE, SPUBLISH), so that on a Redis
+// Cluster a message goes to the one shard of its channel; in the default
+// dynamic mode a broadcast to one room goes to that room's channel, which
+// only the servers with the room subscribe to.
+//
+// With New and NewSharded, connection state recovery works on the server a
+// client comes back to only (Node's classic and sharded adapters have
+// none). NewStreams returns the
 // Redis Streams adapter, after @socket.io/redis-streams-adapter 0.3.1:
 // broadcasts and socket operations go through a Redis stream, whose entry
 // ids are the recovery offsets, and the sessions of disconnected sockets

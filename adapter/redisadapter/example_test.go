@@ -30,3 +30,16 @@ func ExampleEmitter() {
 	_ = e.To("room1").Emit(context.Background(), "news", "hello")
 	_ = e.Of("/admin").SocketsJoin(context.Background(), "audit")
 }
+
+// A server on a Redis Cluster, with sharded pub/sub: each broadcast to one
+// room reaches only the shard of that room's channel and the servers with
+// the room. Node servers with createShardedAdapter may share the cluster.
+func ExampleNewSharded() {
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7002"}})
+	defer rdb.Close()
+	srv := socketio.NewServer(&socketio.Options{Adapter: redisadapter.NewSharded(rdb, nil, nil)})
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("join", func(room string) { s.Join(room) })
+	})
+	http.Handle("/socket.io/", srv)
+}

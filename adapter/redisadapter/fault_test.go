@@ -14,20 +14,33 @@ import (
 	"github.com/wsio/wsio/sioparser"
 )
 
-// Redis is killed and restarted while one server broadcasts every 10 ms:
-// nothing panics, local delivery goes on, the failures are counted, and
-// cross-server delivery resumes by itself once Redis is back.
+// Redis is killed and restarted while one server broadcasts to a room
+// every 10 ms: nothing panics, local delivery goes on, the failures are
+// counted, and cross-server delivery resumes by itself once Redis is back
+// (for the sharded adapter, through the room's own channel).
 func TestRedisRestart(t *testing.T) {
+	for name, newFactory := range map[string]func(*redis.Client, *Stats) adapter.Factory{
+		"classic": func(c *redis.Client, stats *Stats) adapter.Factory {
+			return New(c, &Options{RequestsTimeout: 300 * time.Millisecond}, stats)
+		},
+		"sharded": func(c *redis.Client, stats *Stats) adapter.Factory {
+			return NewSharded(c, &ShardedOptions{RequestsTimeout: 300 * time.Millisecond}, stats)
+		},
+	} {
+		t.Run(name, func(t *testing.T) { testRedisRestart(t, newFactory) })
+	}
+}
+
+func testRedisRestart(t *testing.T, newFactory func(*redis.Client, *Stats) adapter.Factory) {
 	r := redistest.Start(t)
 	var stats1 Stats
 	c1 := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: 1, DialTimeout: 200 * time.Millisecond})
 	c2 := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: 1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = c1.Close(); _ = c2.Close() })
-	opts := &Options{RequestsTimeout: 300 * time.Millisecond}
-	h1 := adaptertest.NewHost(t, "/", New(c1, opts, &stats1))
-	h2 := adaptertest.NewHost(t, "/", New(c2, opts, nil))
-	a := h1.Add("a")
-	b := h2.Add("b")
+	h1 := adaptertest.NewHost(t, "/", newFactory(c1, &stats1))
+	h2 := adaptertest.NewHost(t, "/", newFactory(c2, nil))
+	a := h1.Add("a", "news")
+	b := h2.Add("b", "news")
 
 	var mu sync.Mutex
 	sent := 0
@@ -37,7 +50,7 @@ func TestRedisRestart(t *testing.T) {
 		n := sent
 		mu.Unlock()
 		p, _ := sioparser.NewEvent("/", "tick", n)
-		_ = h1.Adapter().Broadcast(p, adapter.BroadcastOptions{})
+		_ = h1.Adapter().Broadcast(p, adapter.BroadcastOptions{Rooms: []string{"news"}})
 	}
 	ticks := func(s *adaptertest.Socket) []int {
 		var out []int

@@ -46,7 +46,7 @@ func FuzzMessages(f *testing.F) {
 		host := adaptertest.NewHost(t, "/", adapter.NewMemory(adapter.MemoryOptions{}))
 		host.Add("s", "room")
 		a := New(rdb, nil, nil)(host).(*Adapter)
-		a.out = make(chan outMsg, 16)
+		a.outbox.out = make(chan outMsg, 16)
 		a.jobs = make(chan func(), 4096) // no worker: the jobs are queued, never run
 		a.AddAll("s", "room")
 		a.requests["mine"] = &pending{typ: reqRemoteFetch, want: 2, done: make(chan struct{})}
@@ -100,6 +100,49 @@ func FuzzStreamsMessages(f *testing.F) {
 			a.handleEntry(redis.XMessage{ID: "1-1", Values: map[string]any{"uid": "other", "nsp": "/", "type": typ, "data": string(data)}})
 		} else {
 			a.onPubSub(data)
+		}
+	})
+}
+
+// FuzzShardedMessages feeds the sharded adapter's channels (JSON or
+// msgpack) with anything: no panic, and nothing is delivered from a
+// message that does not decode.
+func FuzzShardedMessages(f *testing.F) {
+	bcast, _ := encodeMsgpack(clusterMessage{UID: "other", Nsp: "/", Type: ctBroadcast, Data: map[string]any{
+		"packet": map[string]any{"type": 2, "data": []any{"ev", []byte{1}}, "nsp": "/"}, "opts": map[string]any{"rooms": []any{"room"}, "except": []any{}}}})
+	for _, seed := range []struct {
+		response bool
+		msg      string
+	}{
+		{false, `{"uid":"other","nsp":"/","type":3,"data":{"packet":{"type":2,"data":["ev",1],"nsp":"/"},"opts":{"rooms":["room"],"except":[],"flags":{}}}}`},
+		{false, `{"uid":"other","nsp":"/","type":3,"data":{"requestId":"r","packet":{"type":2,"data":["ev"],"nsp":"/"},"opts":{"rooms":[],"except":[]}}}`},
+		{false, `{"uid":"other","nsp":"/","type":4,"data":{"opts":{"rooms":[],"except":[]},"rooms":["r"]}}`},
+		{false, `{"uid":"other","nsp":"/","type":6,"data":{"opts":{"rooms":["room"],"except":[]},"close":true}}`},
+		{false, `{"uid":"other","nsp":"/","type":7,"data":{"requestId":"q","opts":{"rooms":["room"]}}}`},
+		{false, `{"uid":"other","nsp":"/","type":9,"data":{"requestId":"q","packet":["ping",1]}}`},
+		{true, `{"uid":"other","nsp":"/","type":8,"data":{"requestId":"mine","sockets":[{"id":"x","rooms":["x"]}]}}`},
+		{true, `{"uid":"other","nsp":"/","type":11,"data":{"requestId":"mine","clientCount":"x"}}`},
+		{false, string(bcast)}, {false, "\xc1"}, {false, "{"},
+	} {
+		f.Add(seed.response, []byte(seed.msg))
+	}
+	f.Fuzz(func(t *testing.T, response bool, msg []byte) {
+		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Millisecond})
+		defer rdb.Close()
+		host := adaptertest.NewHost(t, "/", adapter.NewMemory(adapter.MemoryOptions{}))
+		s := host.Add("s", "room")
+		a := NewSharded(rdb, &ShardedOptions{RequestsTimeout: time.Millisecond}, nil)(host).(*ShardedAdapter)
+		a.jobs = make(chan func(), 4096)    // no worker: the jobs are queued, never run
+		a.box.out = make(chan outMsg, 4096) // no publisher: answers are queued, never sent
+		a.AddAll("s", "room")
+		a.requests["mine"] = &pending{typ: ctFetchSockets, want: 2, done: make(chan struct{})}
+		channel := a.channel
+		if response {
+			channel = a.responseChannel
+		}
+		a.onRaw(channel, msg)
+		if _, err := decodeClusterMessage(msg); err != nil && len(s.Received()) > 0 {
+			t.Fatalf("delivered from a message that does not decode: %q", msg)
 		}
 	})
 }

@@ -18,21 +18,6 @@ import (
 	"github.com/wsio/wsio/sioparser"
 )
 
-// Message types of socket.io-adapter's ClusterAdapter, which
-// @socket.io/redis-streams-adapter 0.3.x uses.
-const (
-	ctBroadcast            = 3
-	ctSocketsJoin          = 4
-	ctSocketsLeave         = 5
-	ctDisconnectSockets    = 6
-	ctFetchSockets         = 7
-	ctFetchSocketsResponse = 8
-	ctServerSideEmit       = 9
-	ctServerSideEmitResp   = 10
-	ctBroadcastClientCount = 11
-	ctBroadcastAck         = 12
-)
-
 // StreamsOptions configures the Redis Streams adapter (Node: the options of
 // @socket.io/redis-streams-adapter's createAdapter).
 type StreamsOptions struct {
@@ -93,29 +78,19 @@ func NewStreams(client redis.UniversalClient, opts *StreamsOptions, stats *Stats
 	if o.ChannelPrefix == "" {
 		o.ChannelPrefix = "socket.io"
 	}
-	if o.RequestsTimeout <= 0 {
-		o.RequestsTimeout = 5 * time.Second
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if stats == nil {
-		stats = &Stats{}
-	}
+	stats = withDefaults(&o.RequestsTimeout, &o.Logger, stats)
 	r := &streamReader{rdb: client, opts: o, adapters: map[string]*StreamsAdapter{}}
 	return func(host adapter.Host) adapter.Adapter {
 		nsp := host.Name()
+		mem := adapter.NewMemory(adapter.MemoryOptions{})(host).(*adapter.Memory)
 		a := &StreamsAdapter{
-			Memory:       adapter.NewMemory(adapter.MemoryOptions{})(host).(*adapter.Memory),
-			host:         host,
-			rdb:          client,
-			opts:         o,
-			stats:        stats,
-			reader:       r,
-			uid:          newUID() + newUID(),
-			public:       o.ChannelPrefix + "#" + nsp + "#",
-			requestTable: newRequestTable(),
+			clusterNode: newClusterNode(mem, host, newUID()+newUID(), stats, o.RequestsTimeout),
+			rdb:         client,
+			opts:        o,
+			reader:      r,
+			public:      o.ChannelPrefix + "#" + nsp + "#",
 		}
+		a.net, a.recovery = a, o.MaxDisconnectionDuration > 0
 		a.private = a.public + a.uid + "#"
 		return a
 	}
@@ -204,32 +179,17 @@ func (r *streamReader) run(ctx context.Context, last string, done chan struct{})
 // StreamsAdapter is the Redis Streams adapter of one namespace. Its local
 // part is the in-memory adapter.
 type StreamsAdapter struct {
-	*adapter.Memory
-	host   adapter.Host
+	*clusterNode
 	rdb    redis.UniversalClient
 	opts   StreamsOptions
-	stats  *Stats
 	reader *streamReader
-	uid    string
 
 	public, private string
 	ps              *redis.PubSub
 	cancel          context.CancelFunc
 	done            chan struct{}
-	jobs            chan func() // server-side events (the application's handlers)
-	workDone        chan struct{}
 	entries         chan redis.XMessage // stream entries, handled in stream order
 	entriesDone     chan struct{}
-
-	requestTable
-}
-
-// clusterMessage is a message of the ClusterAdapter protocol.
-type clusterMessage struct {
-	UID  string         `msgpack:"uid,omitempty" json:"uid,omitempty"`
-	Nsp  string         `msgpack:"nsp,omitempty" json:"nsp,omitempty"`
-	Type int            `msgpack:"type" json:"type"`
-	Data map[string]any `msgpack:"data,omitempty" json:"data,omitempty"`
 }
 
 // Init subscribes to the namespace's channels and joins the stream reader.
@@ -237,7 +197,6 @@ func (a *StreamsAdapter) Init(ctx context.Context) error {
 	ps := a.rdb.Subscribe(ctx, a.public, a.private)
 	rctx, cancel := context.WithCancel(context.Background())
 	a.ps, a.cancel, a.done = ps, cancel, make(chan struct{})
-	a.jobs, a.workDone = make(chan func(), 256), make(chan struct{})
 	a.entries, a.entriesDone = make(chan redis.XMessage, 4096), make(chan struct{})
 	ch := ps.Channel(redis.WithChannelSize(1024))
 	go func() {
@@ -254,7 +213,7 @@ func (a *StreamsAdapter) Init(ctx context.Context) error {
 			}
 		}
 	}()
-	go a.worker()
+	a.startWorker()
 	go a.entryLoop()
 	a.reader.add(a)
 	return nil
@@ -285,15 +244,7 @@ func (a *StreamsAdapter) onEntry(m redis.XMessage) {
 
 // Close leaves the stream reader and unsubscribes.
 func (a *StreamsAdapter) Close() error {
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return nil
-	}
-	a.closed = true
-	close(a.closedCh)
-	a.mu.Unlock()
-	if a.ps == nil {
+	if !a.markClosed() || a.ps == nil {
 		return nil
 	}
 	a.reader.remove(a)
@@ -303,25 +254,6 @@ func (a *StreamsAdapter) Close() error {
 	<-a.workDone
 	<-a.entriesDone
 	return err
-}
-
-func (a *StreamsAdapter) worker() {
-	defer close(a.workDone)
-	for {
-		select {
-		case fn := <-a.jobs:
-			fn()
-		case <-a.closedCh:
-			return
-		}
-	}
-}
-
-func (a *StreamsAdapter) work(fn func()) {
-	select {
-	case a.jobs <- fn:
-	case <-a.closedCh:
-	}
 }
 
 func (a *StreamsAdapter) ctx() (context.Context, context.CancelFunc) {
@@ -368,7 +300,7 @@ func (a *StreamsAdapter) xadd(m clusterMessage) (string, error) {
 // encodeData is the data field of a stream entry: JSON, or base64 msgpack
 // when binary data is inside (for the types that may carry it).
 func encodeData(typ int, data map[string]any) (string, error) {
-	if (typ == ctBroadcast || typ == ctFetchSocketsResponse || typ == ctServerSideEmit || typ == ctServerSideEmitResp || typ == ctBroadcastAck) && hasBinary(data) {
+	if mayCarryBinary(typ) && hasBinary(data) {
 		b, err := encodeMsgpack(data)
 		if err != nil {
 			return "", err
@@ -417,8 +349,8 @@ func decodeData(s string) (map[string]any, error) {
 	return out, err
 }
 
-// publishEphemeral sends m to every server on the public channel.
-func (a *StreamsAdapter) publishEphemeral(m clusterMessage) error {
+// publishRequest sends m to every server on the public channel.
+func (a *StreamsAdapter) publishRequest(m clusterMessage) error {
 	m.UID, m.Nsp = a.uid, a.host.Name()
 	b, err := encodeMsgpack(m)
 	if err != nil {
@@ -445,62 +377,6 @@ func (a *StreamsAdapter) respond(requester string, m clusterMessage) {
 	if err := a.rdb.Publish(ctx, a.public+requester+"#", b).Err(); err != nil {
 		a.failed(err)
 	}
-}
-
-// packetOf and the reverse convert between our packets and the wire form.
-func wireOf(pkt *sioparser.Packet) (map[string]any, error) {
-	wp, err := toWirePacket(pkt)
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]any{"type": wp.Type, "data": wp.Data, "nsp": wp.Nsp}
-	if wp.ID != nil {
-		m["id"] = *wp.ID
-	}
-	return m, nil
-}
-
-func optsOf(o adapter.BroadcastOptions) map[string]any {
-	w := toWireOpts(o)
-	return map[string]any{"rooms": []string(w.Rooms), "except": []string(w.Except), "flags": w.Flags}
-}
-
-func optsFrom(v any) adapter.BroadcastOptions {
-	m, _ := v.(map[string]any)
-	o := adapter.BroadcastOptions{Rooms: roomsFrom(m["rooms"]), Except: roomsFrom(m["except"])}
-	if f, ok := m["flags"].(map[string]any); ok {
-		if v, ok := f["volatile"].(bool); ok {
-			o.Flags.Volatile = v
-		}
-		if v, ok := f["compress"].(bool); ok {
-			o.Flags.NoCompress = !v
-		}
-	}
-	return o
-}
-
-func roomsFrom(v any) []string {
-	vs, _ := v.([]any)
-	return roomNames(vs)
-}
-
-// packetFrom converts a wire packet (an EVENT) for namespace nsp, with
-// offset appended when not empty.
-func packetFrom(v any, nsp, offset string) (*sioparser.Packet, error) {
-	m, _ := v.(map[string]any)
-	data, _ := m["data"].([]any)
-	if len(data) == 0 {
-		return nil, errors.New("redisadapter: packet without data")
-	}
-	name, ok := data[0].(string)
-	if !ok {
-		return nil, fmt.Errorf("redisadapter: event name %T", data[0])
-	}
-	args := normalize(data[1:])
-	if offset != "" {
-		args = append(args, offset)
-	}
-	return sioparser.NewEvent(nsp, name, args...)
 }
 
 // recovering reports whether a broadcast of pkt with opts carries an
@@ -530,7 +406,8 @@ func (a *StreamsAdapter) Broadcast(pkt *sioparser.Packet, opts adapter.Broadcast
 	return err
 }
 
-// handleEntry handles an entry of the stream, from any server.
+// handleEntry handles an entry of the stream, from any server: a
+// broadcast or a socket operation (requests go through pub/sub).
 func (a *StreamsAdapter) handleEntry(m redis.XMessage) {
 	uid, _ := m.Values["uid"].(string)
 	if uid == a.uid {
@@ -545,34 +422,10 @@ func (a *StreamsAdapter) handleEntry(m redis.XMessage) {
 			return
 		}
 	}
-	opts := optsFrom(data["opts"])
-	switch typ {
-	case ctBroadcast:
-		if _, withAck := data["requestId"]; withAck {
-			return // acks go through pub/sub
-		}
-		offset := ""
-		if a.opts.MaxDisconnectionDuration > 0 && !opts.Flags.Volatile {
-			offset = m.ID
-		}
-		pm, _ := data["packet"].(map[string]any)
-		if _, hasID := pm["id"]; hasID {
-			offset = ""
-		}
-		pkt, err := packetFrom(data["packet"], a.host.Name(), offset)
-		if err != nil {
-			a.stats.BadMessages.Add(1)
-			return
-		}
-		_ = a.Memory.Broadcast(pkt, opts)
-	case ctSocketsJoin:
-		_ = a.Memory.AddSockets(opts, roomsFrom(data["rooms"]))
-	case ctSocketsLeave:
-		_ = a.Memory.DelSockets(opts, roomsFrom(data["rooms"]))
-	case ctDisconnectSockets:
-		closeConn, _ := data["close"].(bool)
-		_ = a.Memory.DisconnectSockets(opts, closeConn)
+	if _, withAck := data["requestId"]; withAck || typ < ctBroadcast || typ > ctDisconnectSockets {
+		return
 	}
+	a.onMessage(clusterMessage{UID: uid, Nsp: a.host.Name(), Type: typ, Data: data}, m.ID)
 }
 
 // AddSockets makes the selected sockets of every server join rooms.
@@ -605,239 +458,24 @@ func (a *StreamsAdapter) DisconnectSockets(opts adapter.BroadcastOptions, close 
 	return err
 }
 
-// Sockets returns the ids of the selected sockets across the cluster.
-func (a *StreamsAdapter) Sockets(ctx context.Context, rooms []string) ([]string, error) {
-	details, err := a.FetchSockets(ctx, adapter.BroadcastOptions{Rooms: rooms})
-	ids := make([]string, 0, len(details))
-	for _, d := range details {
-		ids = append(ids, d.ID)
-	}
-	return ids, err
-}
-
-// request publishes m with a new request id and waits for want answers,
-// RequestsTimeout, ctx or Close.
-func (a *StreamsAdapter) request(ctx context.Context, m clusterMessage, want int, timeout time.Duration) (*pending, error) {
-	return a.await(ctx, m.Type, want, timeout, func(id string) error {
-		m.Data["requestId"] = id
-		return a.publishEphemeral(m)
-	})
-}
-
-// FetchSockets returns the selected sockets of every server.
-func (a *StreamsAdapter) FetchSockets(ctx context.Context, opts adapter.BroadcastOptions) ([]adapter.SocketDetails, error) {
-	local, _ := a.Memory.FetchSockets(ctx, opts)
-	if opts.Flags.Local {
-		return local, nil
-	}
-	servers, err := a.ServerCount(ctx)
-	if err != nil || servers <= 1 {
-		return local, err
-	}
-	timeout := ackTimeout(opts, a.opts.RequestsTimeout) // as Node: opts.flags.timeout || 5000
-	p, err := a.request(ctx, clusterMessage{Type: ctFetchSockets, Data: map[string]any{"opts": optsOf(opts)}}, servers-1, timeout)
-	if p == nil {
-		return local, err
-	}
-	return append(local, p.sockets...), err
-}
-
-// ServerSideEmit sends an event to the other servers.
-func (a *StreamsAdapter) ServerSideEmit(event string, args []any) error {
-	return a.publishEphemeral(clusterMessage{Type: ctServerSideEmit, Data: map[string]any{"packet": append([]any{event}, args...)}})
-}
-
-// ServerSideEmitWithAck sends an event to the other servers and returns
-// their answers.
-func (a *StreamsAdapter) ServerSideEmitWithAck(ctx context.Context, event string, args []any) ([][]any, error) {
-	servers, err := a.ServerCount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if servers <= 1 {
-		return [][]any{}, nil
-	}
-	p, err := a.request(ctx, clusterMessage{Type: ctServerSideEmit, Data: map[string]any{"packet": append([]any{event}, args...)}}, servers-1, a.opts.RequestsTimeout)
-	if p == nil {
-		return nil, err
-	}
-	return p.answers, err
-}
-
-// BroadcastWithAck delivers pkt locally and through the other servers
-// (over pub/sub), and reports the total of clients reached once every
-// server has answered, or at the timeout.
-func (a *StreamsAdapter) BroadcastWithAck(pkt *sioparser.Packet, opts adapter.BroadcastOptions, clientCount func(int), ack func(sioparser.Args)) error {
-	if opts.Flags.Local {
-		return a.Memory.BroadcastWithAck(pkt, opts, clientCount, ack)
-	}
-	servers, err := a.ServerCount(context.Background())
-	if err != nil || servers <= 1 {
-		return a.Memory.BroadcastWithAck(pkt, opts, clientCount, ack)
-	}
-	wp, err := wireOf(pkt)
-	if err != nil {
-		return err
-	}
-	delete(wp, "id")
-	id, count, expire := a.expectAcks(servers, clientCount, ack)
-	perr := a.publishEphemeral(clusterMessage{Type: ctBroadcast, Data: map[string]any{"packet": wp, "requestId": id, "opts": optsOf(opts)}})
-	_ = a.Memory.BroadcastWithAck(pkt, opts, count, ack)
-	// Armed after the local count is in.
-	time.AfterFunc(ackTimeout(opts, a.opts.RequestsTimeout), expire)
-	return perr
-}
-
-// onPubSub handles a message of the public or the private channel.
+// onPubSub handles a message of the public or the private channel:
+// requests, broadcasts with acks and responses (the rest goes through the
+// stream).
 func (a *StreamsAdapter) onPubSub(payload []byte) {
 	var m clusterMessage
 	if err := decodeMsgpack(payload, &m); err != nil {
 		a.stats.BadMessages.Add(1)
 		return
 	}
-	requestID, _ := m.Data["requestId"].(string)
 	switch m.Type {
-	case ctFetchSocketsResponse, ctServerSideEmitResp, ctBroadcastClientCount, ctBroadcastAck:
-		a.onResponse(m, requestID)
+	case ctSocketsJoin, ctSocketsLeave, ctDisconnectSockets:
 		return
-	}
-	if m.UID == a.uid || m.Nsp != a.host.Name() {
-		return
-	}
-	opts := optsFrom(m.Data["opts"])
-	switch m.Type {
 	case ctBroadcast:
-		if requestID == "" {
+		if _, withAck := m.Data["requestId"]; !withAck {
 			return
 		}
-		pkt, err := packetFrom(m.Data["packet"], a.host.Name(), "")
-		if err != nil {
-			a.stats.BadMessages.Add(1)
-			return
-		}
-		pkt.ID, pkt.HasID = 0, false // the host gives it this server's ack id
-		requester := m.UID
-		_ = a.Memory.BroadcastWithAck(pkt, opts,
-			func(n int) {
-				a.respond(requester, clusterMessage{Type: ctBroadcastClientCount, Data: map[string]any{"requestId": requestID, "clientCount": n}})
-			},
-			func(args sioparser.Args) {
-				data := map[string]any{"requestId": requestID}
-				if vals, err := args.Values(); err == nil && len(vals) > 0 {
-					data["packet"] = vals[0]
-				}
-				a.respond(requester, clusterMessage{Type: ctBroadcastAck, Data: data})
-			})
-	case ctFetchSockets:
-		local, _ := a.Memory.FetchSockets(context.Background(), opts)
-		sockets := make([]any, 0, len(local))
-		for _, d := range local {
-			b, _ := json.Marshal(toWireSocket(d))
-			var v any
-			_ = json.Unmarshal(b, &v)
-			sockets = append(sockets, v)
-		}
-		a.respond(m.UID, clusterMessage{Type: ctFetchSocketsResponse, Data: map[string]any{"requestId": requestID, "sockets": sockets}})
-	case ctServerSideEmit:
-		packet, _ := m.Data["packet"].([]any)
-		if len(packet) == 0 {
-			return
-		}
-		event, ok := packet[0].(string)
-		if !ok {
-			return
-		}
-		args := normalize(packet[1:])
-		var ackFn func(...any)
-		if requestID != "" {
-			requester := m.UID
-			var once sync.Once
-			ackFn = func(out ...any) {
-				once.Do(func() {
-					data := map[string]any{"requestId": requestID}
-					if len(out) > 0 {
-						data["packet"] = out[0]
-					}
-					a.respond(requester, clusterMessage{Type: ctServerSideEmitResp, Data: data})
-				})
-			}
-		}
-		a.work(func() { a.host.OnServerSideEmit(event, args, ackFn) })
 	}
-}
-
-func (a *StreamsAdapter) onResponse(m clusterMessage, requestID string) {
-	if ar := a.ackRequest(requestID); ar != nil {
-		switch m.Type {
-		case ctBroadcastClientCount:
-			n, _ := toInt(m.Data["clientCount"])
-			ar.clientCount(n)
-		case ctBroadcastAck:
-			var vals []any
-			if v, ok := m.Data["packet"]; ok {
-				vals = append(vals, normalizeValue(v))
-			}
-			if p, err := sioparser.NewAck("/", 0, vals...); err == nil {
-				if args, err := sioparser.ParseArgs(p); err == nil {
-					ar.ack(args)
-				}
-			}
-		}
-		return
-	}
-	a.mu.Lock()
-	p := a.requests[requestID]
-	if p == nil {
-		a.mu.Unlock()
-		return
-	}
-	switch m.Type {
-	case ctFetchSocketsResponse:
-		list, _ := m.Data["sockets"].([]any)
-		for _, s := range list {
-			b, err := json.Marshal(normalizeValue(s))
-			if err != nil {
-				continue
-			}
-			var ws wireSocket
-			if json.Unmarshal(b, &ws) == nil {
-				p.sockets = append(p.sockets, ws.details())
-			}
-		}
-	case ctServerSideEmitResp:
-		p.answers = append(p.answers, []any{normalizeValue(m.Data["packet"])})
-	default:
-		a.mu.Unlock()
-		return
-	}
-	p.answered()
-	a.mu.Unlock()
-}
-
-func toInt(v any) (int, bool) {
-	switch t := v.(type) {
-	case int8:
-		return int(t), true
-	case int16:
-		return int(t), true
-	case int32:
-		return int(t), true
-	case int64:
-		return int(t), true
-	case uint8:
-		return int(t), true
-	case uint16:
-		return int(t), true
-	case uint32:
-		return int(t), true
-	case uint64:
-		return int(t), true
-	case float64:
-		return int(t), true
-	case int:
-		return t, true
-	}
-	return 0, false
+	a.onMessage(m, "")
 }
 
 // storedSession is a session as the Node adapter stores it (msgpack).

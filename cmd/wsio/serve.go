@@ -50,7 +50,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.BoolVar(&cfg.perMessageDeflate, "per-message-deflate", false, "accept permessage-deflate on WebSocket")
 	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", 45*time.Second, "close connections that join no namespace in this time")
 	fs.StringVar(&cfg.redisURL, "redis", "", "join the servers on this Redis (redis://host:port/db); empty: one server, in memory")
-	fs.StringVar(&cfg.redisAdapter, "redis-adapter", "classic", `with -redis: "classic" (pub/sub, as Node's @socket.io/redis-adapter) or "streams" (as @socket.io/redis-streams-adapter; with -recovery, clients recover through any server)`)
+	fs.StringVar(&cfg.redisAdapter, "redis-adapter", "classic", `with -redis: "classic" (pub/sub, as Node's @socket.io/redis-adapter), "sharded" (sharded pub/sub of Redis 7, as its createShardedAdapter) or "streams" (as @socket.io/redis-streams-adapter; with -recovery, clients recover through any server)`)
 	err := fs.Parse(args)
 	return cfg, err
 }
@@ -157,10 +157,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, logg
 			ra := &redisadapter.Options{Logger: logger}
 			ra.Memory.MaxDisconnectionDuration = window
 			opts.Adapter = redisadapter.New(rdb, ra, nil)
+		case "sharded":
+			ra := &redisadapter.ShardedOptions{Logger: logger}
+			ra.Memory.MaxDisconnectionDuration = window
+			opts.Adapter = redisadapter.NewSharded(rdb, ra, nil)
 		case "streams":
 			opts.Adapter = redisadapter.NewStreams(rdb, &redisadapter.StreamsOptions{Logger: logger, MaxDisconnectionDuration: window}, nil)
 		default:
-			return fmt.Errorf("-redis-adapter %q: classic or streams", cfg.redisAdapter)
+			return fmt.Errorf("-redis-adapter %q: classic, sharded or streams", cfg.redisAdapter)
 		}
 	}
 	sio := newDemoServer(opts)

@@ -44,7 +44,7 @@ func startServe(t *testing.T, args ...string) string {
 // Two `wsio serve --redis` processes' worth of servers share one Redis: a
 // broadcast on one reaches the sockets of the other.
 func TestServeRedis(t *testing.T) {
-	for _, kind := range []string{"classic", "streams"} {
+	for _, kind := range []string{"classic", "sharded", "streams"} {
 		t.Run(kind, func(t *testing.T) { testServeRedis(t, kind) })
 	}
 }

@@ -10,7 +10,8 @@
 // github.com/wsio/wsio/socketio.
 //
 // With redis=redis://HOST:PORT the server joins a cluster through Redis
-// with @socket.io/redis-adapter (the cross-server measurement).
+// with @socket.io/redis-adapter (the cross-server measurement);
+// adapter=sharded uses its createShardedAdapter (sharded pub/sub).
 //
 // The process exits when its stdin closes (the Go parent went away or is
 // done) or after limit=<seconds> (default 900).
@@ -19,24 +20,26 @@ import { Server } from 'socket.io';
 
 let limit = 900;
 let redisURL = '';
+let kind = 'classic';
 for (const arg of process.argv.slice(2)) {
   const i = arg.indexOf('=');
   const key = arg.slice(0, i);
   const value = arg.slice(i + 1);
   if (key === 'limit') limit = Number(value);
   else if (key === 'redis') redisURL = value;
+  else if (key === 'adapter') kind = value;
   else throw new Error(`unknown argument ${arg}`);
 }
 
 const httpServer = createServer();
 const opts = {};
 if (redisURL) {
-  const { createAdapter } = await import('@socket.io/redis-adapter');
+  const { createAdapter, createShardedAdapter } = await import('@socket.io/redis-adapter');
   const { createClient } = await import('redis');
   const pub = createClient({ url: redisURL });
   const sub = pub.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
-  opts.adapter = createAdapter(pub, sub);
+  opts.adapter = kind === 'sharded' ? createShardedAdapter(pub, sub) : createAdapter(pub, sub);
 }
 const io = new Server(httpServer, opts);
 

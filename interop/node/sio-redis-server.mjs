@@ -4,12 +4,15 @@
 //   {event:"sse", data:<text>}   a server-side event from another server
 // Arguments (key=value): redis=redis://127.0.0.1:PORT; adapter=streams
 // uses @socket.io/redis-streams-adapter 0.3.1 instead, with connection
-// state recovery (maxDisconnectionDuration 60 s).
+// state recovery (maxDisconnectionDuration 60 s); adapter=sharded uses
+// createShardedAdapter of @socket.io/redis-adapter (sharded pub/sub,
+// subscriptionMode "dynamic").
 //
 // Sockets of the main namespace (no auth) may call:
 //   join(room, ack)              joins room, then ack()
 //   emit-all(ev, data)           io.emit(ev, data)
 //   emit-room(room, ev, data)    io.to(room).emit(ev, data)
+//   emit-bin(ev)                 io.emit(ev, {bytes: <Buffer 01 02 03>})
 //   fetch(room, ack)             ack(ids of io.in(room).fetchSockets(), sorted)
 //   server-count(ack)            ack(io.of("/").adapter.serverCount())
 //   sse-ack(ack)                 ack(answers of io.serverSideEmitWithAck("ping", "node"))
@@ -20,7 +23,7 @@
 // reported.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { Emitter } from '@socket.io/redis-emitter';
 import { createClient } from 'redis';
 import { exitAfter, report } from './peer.mjs';
@@ -51,6 +54,8 @@ if (kind === 'streams') {
     adapter: createStreamsAdapter(pub),
     connectionStateRecovery: { maxDisconnectionDuration: 60_000 },
   });
+} else if (kind === 'sharded') {
+  io = new Server(httpServer, { adapter: createShardedAdapter(pub, sub) });
 } else {
   io = new Server(httpServer, { adapter: createAdapter(pub, sub) });
 }
@@ -66,6 +71,7 @@ io.on('connection', (socket) => {
   });
   socket.on('emit-all', (ev, data) => io.emit(ev, data));
   socket.on('emit-room', (room, ev, data) => io.to(room).emit(ev, data));
+  socket.on('emit-bin', (ev) => io.emit(ev, { bytes: Buffer.from([1, 2, 3]) }));
   socket.on('fetch', async (room, ack) => {
     try {
       const sockets = room ? await io.in(room).fetchSockets() : await io.fetchSockets();

@@ -24,6 +24,7 @@ type Server struct {
 	Addr string
 	cmd  *exec.Cmd
 	port int
+	args []string // extra arguments of redis-server
 }
 
 // Start starts redis-server for a test, which kills it at its end. Without
@@ -71,7 +72,8 @@ func (r *Server) start() error {
 	if err != nil {
 		return ErrNotInstalled
 	}
-	cmd := exec.Command(bin, "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes")
+	args := append([]string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"}, r.args...)
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}

@@ -20,12 +20,19 @@ import (
 // emits "bcast" K on server A; the other clients, all on server B, each
 // receive the K "msg" events through Redis.
 
-const clusterSectionTitle = "Cross-server broadcast over Redis"
+// clusterSectionTitle is the report's section for an adapter kind.
+func clusterSectionTitle(adapter string) string {
+	if adapter == "sharded" {
+		return "Cross-server broadcast over Redis, sharded pub/sub"
+	}
+	return "Cross-server broadcast over Redis"
+}
 
 type clusterConfig struct {
 	clients, burst, reps int
 	warmup, duration     time.Duration
 	interop, out         string
+	adapter              string // classic or sharded
 }
 
 func clusterMain(args []string) error {
@@ -38,8 +45,12 @@ func clusterMain(args []string) error {
 	fs.DurationVar(&c.duration, "duration", time.Second, "measured window")
 	fs.StringVar(&c.interop, "interop", "../interop", "directory with node/bench-sio-server.mjs and node_modules")
 	fs.StringVar(&c.out, "out", "RESULTS.md", "report whose section to replace")
+	fs.StringVar(&c.adapter, "adapter", "classic", `"classic" (pub/sub) or "sharded" (sharded pub/sub, Node's createShardedAdapter)`)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if c.adapter != "classic" && c.adapter != "sharded" {
+		return fmt.Errorf("-adapter %q: classic or sharded", c.adapter)
 	}
 	start := time.Now()
 	machine := gatherMachine()
@@ -55,10 +66,10 @@ func clusterMain(args []string) error {
 	script := sioNodeScript(c.interop)
 	starters := map[string]func(string) (*eioChild, error){
 		"wsio": func(name string) (*eioChild, error) {
-			return startSIOChild(name, os.Args[0], []string{"sio-server", "-redis", redisURL, "-limit", "30m"})
+			return startSIOChild(name, os.Args[0], []string{"sio-server", "-redis", redisURL, "-redis-adapter", c.adapter, "-limit", "30m"})
 		},
 		"node": func(name string) (*eioChild, error) {
-			return startSIOChild(name, nodeBin, []string{script, "redis=" + redisURL, "limit=1800"})
+			return startSIOChild(name, nodeBin, []string{script, "redis=" + redisURL, "adapter=" + c.adapter, "limit=1800"})
 		},
 	}
 	results := map[string][]sioload.Result{}
@@ -81,10 +92,10 @@ func clusterMain(args []string) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if err := os.WriteFile(c.out, []byte(replaceSection(string(old), clusterSectionTitle, section)), 0o644); err != nil {
+	if err := os.WriteFile(c.out, []byte(replaceSection(string(old), clusterSectionTitle(c.adapter), section)), 0o644); err != nil {
 		return err
 	}
-	logf("updated the %q section of %s in %v", clusterSectionTitle, c.out, time.Since(start).Round(time.Second))
+	logf("updated the %q section of %s in %v", clusterSectionTitle(c.adapter), c.out, time.Since(start).Round(time.Second))
 	return nil
 }
 
@@ -123,10 +134,14 @@ func startRedisServer() (string, func(), error) {
 func clusterReport(c clusterConfig, m machineInfo, results map[string][]sioload.Result, took time.Duration) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	w("## %s\n\n", clusterSectionTitle)
-	w("Two of our servers joined through Redis (`adapter/redisadapter`) against two Node `socket.io@4.8.4` servers joined by `@socket.io/redis-adapter@8.3.0`, on one `redis-server`, measured in turn by `go run ./cmd/wsbench cluster` (in `bench/`, %v for this part). One client on server A emits `bcast` with K=%d; server A emits `msg` K times to every socket (`Server.Emit` / `io.emit`), which reaches the %d clients on server B through Redis; the next round starts when every client (the emitter included) has all K. Every measurement starts two fresh server processes. Only server B's CPU is measured. Above 1 means ours is better.\n\n", took.Round(time.Second), c.burst, c.clients)
+	w("## %s\n\n", clusterSectionTitle(c.adapter))
+	adapters := "`redisadapter.New` against two Node `socket.io@4.8.4` servers joined by `createAdapter`"
+	if c.adapter == "sharded" {
+		adapters = "`redisadapter.NewSharded` against two Node `socket.io@4.8.4` servers joined by `createShardedAdapter`"
+	}
+	w("Two of our servers joined through Redis with %s of `@socket.io/redis-adapter@8.3.0`, on one `redis-server`, measured in turn by `go run ./cmd/wsbench cluster -adapter %s` (in `bench/`, %v for this part). One client on server A emits `bcast` with K=%d; server A emits `msg` K times to every socket (`Server.Emit` / `io.emit`), which reaches the %d clients on server B through Redis; the next round starts when every client (the emitter included) has all K. Every measurement starts two fresh server processes. Only server B's CPU is measured. Above 1 means ours is better.\n\n", adapters, c.adapter, took.Round(time.Second), c.burst, c.clients)
 	w("| | |\n|---|---|\n| date | %s |\n| commit | %s |\n| nproc | %s |\n| Go | %s |\n| redis-server | %s |\n\n", m.date, cmdOut("git", "-C", "..", "rev-parse", "--short", "HEAD"), m.nproc, m.goVersion, cmdOut("redis-server", "--version"))
-	w("```sh\ncd bench\ngo run ./cmd/wsbench cluster -clients %d -burst %d -reps %d\n# for each kind, %d times, rotating: two servers with -redis redis://127.0.0.1:PORT, then\ngo run ./cmd/wsbench sio-load -url B -emit-url A -mode broadcast -clients %d -burst %d -warmup %v -duration %v -server-pid PID_B\n```\n\n", c.clients, c.burst, c.reps, c.reps, c.clients, c.burst, c.warmup, c.duration)
+	w("```sh\ncd bench\ngo run ./cmd/wsbench cluster -adapter %s -clients %d -burst %d -reps %d\n# for each kind, %d times, rotating: two servers with -redis redis://127.0.0.1:PORT, then\ngo run ./cmd/wsbench sio-load -url B -emit-url A -mode broadcast -clients %d -burst %d -warmup %v -duration %v -server-pid PID_B\n```\n\n", c.adapter, c.clients, c.burst, c.reps, c.reps, c.clients, c.burst, c.warmup, c.duration)
 	w("| metric | ours | Node | ours vs Node |\n|---|---:|---:|---:|\n")
 	stat := func(kind string, f func(sioload.Result) float64) stat {
 		var vs []float64

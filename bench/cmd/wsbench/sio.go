@@ -291,7 +291,8 @@ func runSIOLoad(args []string, limit time.Duration) (sioload.Result, error) {
 // 127.0.0.1 at /socket.io/, prints the port, and exits when stdin closes
 // or the time limit passes.
 func sioServerMain(args []string) error {
-	// -redis URL (first) joins the server to a cluster through Redis.
+	// -redis URL (first) joins the server to a cluster through Redis;
+	// -redis-adapter sharded after it uses the sharded adapter.
 	if len(args) >= 2 && args[0] == "-redis" {
 		opts, err := redis.ParseURL(args[1])
 		if err != nil {
@@ -299,7 +300,18 @@ func sioServerMain(args []string) error {
 		}
 		rdb := redis.NewClient(opts)
 		defer rdb.Close()
-		return serveChild("sio-server", "/socket.io/", sioserver.NewWithAdapter(redisadapter.New(rdb, nil, nil)), args[2:])
+		factory, rest := redisadapter.New(rdb, nil, nil), args[2:]
+		if len(rest) >= 2 && rest[0] == "-redis-adapter" {
+			switch rest[1] {
+			case "classic":
+			case "sharded":
+				factory = redisadapter.NewSharded(rdb, nil, nil)
+			default:
+				return fmt.Errorf("-redis-adapter %q: classic or sharded", rest[1])
+			}
+			rest = rest[2:]
+		}
+		return serveChild("sio-server", "/socket.io/", sioserver.NewWithAdapter(factory), rest)
 	}
 	return serveChild("sio-server", "/socket.io/", sioserver.New(), args)
 }
