@@ -69,7 +69,11 @@ type ShardedOptions struct {
 // messages, JSON or msgpack when binary is inside, on the channels
 // "socket.io#<nsp>#", "socket.io#<nsp>#<room>#" and
 // "socket.io#<nsp>#<uid>#"). On a Redis Cluster the adapter holds one
-// subscription connection per master node its channels live on.
+// subscription connection per hash slot its channels fall in (go-redis
+// resubscribes a connection's channels in one command, which a cluster
+// refuses across slots): in the dynamic modes that is up to one per room,
+// where Node holds one per node. With many rooms on a Redis Cluster,
+// StaticSubscriptions (on every server of the cluster) needs two.
 func NewSharded(client redis.UniversalClient, opts *ShardedOptions, stats *Stats) adapter.Factory {
 	var o ShardedOptions
 	if opts != nil {
@@ -94,7 +98,7 @@ func NewSharded(client redis.UniversalClient, opts *ShardedOptions, stats *Stats
 			},
 			timeout: o.RequestsTimeout, stats: stats, logger: o.Logger, nsp: host.Name(), stop: a.closedCh,
 		}
-		a.subs = &shardSubs{rdb: client, logger: o.Logger, onMessage: a.onRaw}
+		a.subs = &shardSubs{rdb: client, logger: o.Logger, onMessage: a.onRaw, roomChannel: a.roomChannel}
 		return a
 	}
 }
@@ -120,17 +124,18 @@ type roomWatcher struct {
 }
 
 func (w roomWatcher) RoomEvent(event, room, id string) {
-	switch event {
-	case "create-room":
-		if w.a.ownChannel(room) {
-			w.a.subs.change(w.a.dynamicChannel(room), true)
-		}
-	case "delete-room":
-		if w.a.ownChannel(room) {
-			w.a.subs.change(w.a.dynamicChannel(room), false)
-		}
+	if (event == "create-room" || event == "delete-room") && w.a.opts.SubscriptionMode != StaticSubscriptions {
+		w.a.subs.change(room)
 	}
 	w.Host.RoomEvent(event, room, id)
+}
+
+// roomChannel returns the channel of room and whether the adapter wants
+// it subscribed now: while the room exists here, in the dynamic modes.
+// Deciding from the present state, not from the event, keeps a join and a
+// leave racing on the same room from leaving the wrong subscription.
+func (a *ShardedAdapter) roomChannel(room string) (string, bool) {
+	return a.dynamicChannel(room), a.Memory.HasRoom(room) && a.ownChannel(room)
 }
 
 // ownChannel reports whether the adapter subscribes to room's channel
@@ -149,15 +154,24 @@ func (a *ShardedAdapter) ownChannel(room string) bool {
 
 func (a *ShardedAdapter) dynamicChannel(room string) string { return a.channel + room + "#" }
 
+// initWait bounds how long Init waits for its first subscriptions.
+const initWait = time.Second
+
 // Init subscribes to the namespace's channel and the adapter's response
-// channel. Subscriptions are made in the background: when Redis cannot be
-// reached, the adapter works locally meanwhile.
-func (a *ShardedAdapter) Init(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
+// channel, waiting for that at most a second (or until ctx ends): when
+// Redis cannot be reached, the subscriptions go on in the background and
+// the adapter works locally meanwhile.
+func (a *ShardedAdapter) Init(ctx context.Context) error {
+	bctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.startWorker()
-	a.box.start(ctx)
-	a.subs.start(a.channel, a.responseChannel)
+	a.box.start(bctx)
+	ready := a.subs.start(a.channel, a.responseChannel)
+	select {
+	case <-ready:
+	case <-ctx.Done():
+	case <-time.After(initWait):
+	}
 	return nil
 }
 
@@ -334,54 +348,62 @@ func decodeClusterMessage(b []byte) (clusterMessage, error) {
 // standalone Redis; on a Redis Cluster, one per hash slot of its channels,
 // since a connection may SSUBSCRIBE only to channels of one slot at a time
 // (go-redis resubscribes to all of a connection's channels in one command
-// after a reconnection). Changes are made in order on a goroutine of their
-// own, so that joining a room never waits for Redis.
+// after a reconnection). Changes are made on a goroutine of their own, so
+// that joining a room never waits for Redis.
 type shardSubs struct {
 	rdb       redis.UniversalClient
 	logger    *slog.Logger
 	onMessage func(channel string, payload []byte)
+	// roomChannel returns a room's channel and whether it should be
+	// subscribed now.
+	roomChannel func(room string) (string, bool)
 
 	mu      sync.Mutex
 	running bool
-	queue   []subChange
-	conns   map[int]*redis.PubSub // by slot (0 when standalone)
+	pending []string        // rooms to bring up to date, oldest first
+	queued  map[string]bool // the rooms in pending
+	conns   map[int]*redis.PubSub
 	wake    chan struct{}
-	stop    chan struct{}
+	ctx     context.Context // cancelled by close: ends a change under way
+	cancel  context.CancelFunc
 	done    chan struct{}
 
 	// Used by the goroutine of changes only.
-	slotOf  map[string]int // subscribed channel → slot
-	members map[int]int    // slot → subscribed channels
+	base    map[string]bool // the namespace's channels, never unsubscribed
+	slotOf  map[string]int  // subscribed channel → slot (0 when standalone)
+	members map[int]int     // slot → subscribed channels
 	readers sync.WaitGroup
 }
 
-type subChange struct {
-	channel   string
-	subscribe bool
-}
-
-// start subscribes to channels, then makes the queued changes until
-// close.
-func (s *shardSubs) start(channels ...string) {
-	s.wake, s.stop, s.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
-	s.conns, s.slotOf, s.members = map[int]*redis.PubSub{}, map[string]int{}, map[int]int{}
-	for _, ch := range channels {
-		s.apply(subChange{ch, true})
+// start subscribes to the base channels in the background, then brings
+// the rooms' subscriptions up to date as they change, until close. The
+// returned channel is closed once the base channels are subscribed.
+func (s *shardSubs) start(base ...string) <-chan struct{} {
+	s.wake, s.done = make(chan struct{}, 1), make(chan struct{})
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.conns, s.queued = map[int]*redis.PubSub{}, map[string]bool{}
+	s.base, s.slotOf, s.members = map[string]bool{}, map[string]int{}, map[int]int{}
+	for _, ch := range base {
+		s.base[ch] = true
 	}
+	ready := make(chan struct{})
 	s.mu.Lock()
 	s.running = true
 	s.mu.Unlock()
-	go s.run()
+	go s.run(base, ready)
+	return ready
 }
 
-// change queues a subscription (or, with subscribe false, its end).
-func (s *shardSubs) change(channel string, subscribe bool) {
+// change queues room, whose existence here changed, to have its
+// subscription brought up to date.
+func (s *shardSubs) change(room string) {
 	s.mu.Lock()
-	if !s.running {
+	if !s.running || s.queued[room] {
 		s.mu.Unlock()
 		return
 	}
-	s.queue = append(s.queue, subChange{channel, subscribe})
+	s.queued[room] = true
+	s.pending = append(s.pending, room)
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -389,48 +411,64 @@ func (s *shardSubs) change(channel string, subscribe bool) {
 	}
 }
 
-func (s *shardSubs) run() {
+func (s *shardSubs) run(base []string, ready chan struct{}) {
 	defer close(s.done)
+	for _, ch := range base {
+		s.subscribe(ch)
+	}
+	close(ready)
 	for {
 		select {
-		case <-s.stop:
+		case <-s.ctx.Done():
 			return
 		case <-s.wake:
 		}
-		s.mu.Lock()
-		queue := s.queue
-		s.queue = nil
-		s.mu.Unlock()
-		for _, c := range queue {
-			s.apply(c)
+		for s.ctx.Err() == nil {
+			s.mu.Lock()
+			if len(s.pending) == 0 {
+				s.mu.Unlock()
+				break
+			}
+			room := s.pending[0]
+			s.pending = s.pending[1:]
+			delete(s.queued, room)
+			s.mu.Unlock()
+			s.update(room)
 		}
+	}
+}
+
+// update subscribes to room's channel or unsubscribes from it, as the
+// room's present state asks.
+func (s *shardSubs) update(room string) {
+	ch, want := s.roomChannel(room)
+	if s.base[ch] {
+		return
+	}
+	_, subscribed := s.slotOf[ch]
+	switch {
+	case want && !subscribed:
+		s.subscribe(ch)
+	case !want && subscribed:
+		s.unsubscribe(ch)
 	}
 }
 
 // slot is the connection key of channel: its hash slot on a Redis
 // Cluster, 0 otherwise.
 func (s *shardSubs) slot(channel string) int {
-	if _, ok := s.rdb.(*redis.ClusterClient); ok {
+	if isCluster(s.rdb) {
 		return hashSlot(channel)
 	}
 	return 0
 }
 
-// apply makes one change. A failed SSUBSCRIBE is kept by go-redis, which
-// sends it again when it reconnects.
-func (s *shardSubs) apply(c subChange) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// subscribe adds channel to its slot's connection, opening it when
+// needed. A failed SSUBSCRIBE is kept by go-redis, which sends it again
+// when it reconnects.
+func (s *shardSubs) subscribe(channel string) {
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
-	slot, subscribed := s.slotOf[c.channel]
-	switch {
-	case !c.subscribe && subscribed:
-		s.unsubscribe(ctx, c.channel, slot)
-	case c.subscribe && !subscribed:
-		s.subscribe(ctx, c.channel)
-	}
-}
-
-func (s *shardSubs) subscribe(ctx context.Context, channel string) {
 	slot := s.slot(channel)
 	s.slotOf[channel] = slot
 	s.members[slot]++
@@ -457,7 +495,10 @@ func (s *shardSubs) subscribe(ctx context.Context, channel string) {
 
 // unsubscribe ends a subscription; on a Redis Cluster, a slot's
 // connection is closed with its last channel.
-func (s *shardSubs) unsubscribe(ctx context.Context, channel string, slot int) {
+func (s *shardSubs) unsubscribe(channel string) {
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	slot := s.slotOf[channel]
 	delete(s.slotOf, channel)
 	s.members[slot]--
 	s.mu.Lock()
@@ -484,7 +525,8 @@ func isCluster(rdb redis.UniversalClient) bool {
 	return ok
 }
 
-// close ends the subscriptions and waits for their readers.
+// close ends the subscriptions, without waiting for queued changes, and
+// waits for the readers.
 func (s *shardSubs) close() error {
 	s.mu.Lock()
 	if !s.running {
@@ -493,7 +535,7 @@ func (s *shardSubs) close() error {
 	}
 	s.running = false
 	s.mu.Unlock()
-	close(s.stop)
+	s.cancel()
 	<-s.done
 	var errs []string
 	for _, ps := range s.conns {

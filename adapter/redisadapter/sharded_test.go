@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -197,5 +199,108 @@ func TestShardedChannelOf(t *testing.T) {
 	// outside the BMP make 21, 18 and one "é" make 19+... 20.
 	if !looksLikeSocketID("0123456789abcdefghi\u00e9") || looksLikeSocketID("0123456789abcdefghi\U0001F600") {
 		t.Error("looksLikeSocketID counts bytes or runes, not UTF-16 units")
+	}
+}
+
+// heldHost is a namespace that holds up one room event until released, as
+// a preempted goroutine would between the in-memory adapter's unlock and
+// its report of the event.
+type heldHost struct {
+	hold     string // "event id" to hold
+	reached  chan struct{}
+	released chan struct{}
+}
+
+func (h *heldHost) Name() string                                                        { return "/" }
+func (h *heldHost) Socket(string) (adapter.Socket, bool)                                { return nil, false }
+func (h *heldHost) Deliver(*sioparser.Packet, []adapter.Socket, adapter.BroadcastFlags) {}
+func (h *heldHost) DeliverWithAck(*sioparser.Packet, []adapter.Socket, adapter.BroadcastFlags, func(sioparser.Args)) {
+}
+func (h *heldHost) OnServerSideEmit(string, []any, func(...any)) {}
+func (h *heldHost) RoomEvent(event, room, id string) {
+	if event+" "+id == h.hold {
+		close(h.reached)
+		<-h.released
+	}
+}
+
+// The last member leaves a room while another socket joins it: whatever
+// order the room events come out in, the room's channel stays subscribed
+// while the room exists.
+func TestShardedJoinRacingLeave(t *testing.T) {
+	r := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rdb.Close()
+	h := &heldHost{hold: "leave-room x", reached: make(chan struct{}), released: make(chan struct{})}
+	a := NewSharded(rdb, nil, nil)(h).(*ShardedAdapter)
+	if err := a.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const ch = "socket.io#/#lobby#"
+	subscribers := func() int64 {
+		res, err := rdb.PubSubShardNumSub(context.Background(), ch).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res[ch]
+	}
+	a.AddAll("x", "lobby")
+	waitUntil(t, 5*time.Second, "subscribed", func() bool { return subscribers() == 1 })
+	left := make(chan struct{})
+	go func() { a.Del("x", "lobby"); close(left) }() // leave-room is held, delete-room comes after it
+	<-h.reached
+	a.AddAll("y", "lobby") // create-room, reported before the delete-room
+	close(h.released)
+	<-left
+	time.Sleep(300 * time.Millisecond)
+	if !a.HasRoom("lobby") || subscribers() != 1 {
+		t.Fatalf("room here %v, subscribers of %s: %d", a.HasRoom("lobby"), ch, subscribers())
+	}
+	a.DelAll("y")
+	waitUntil(t, 5*time.Second, "unsubscribed", func() bool { return subscribers() == 0 })
+}
+
+// A Redis that accepts connections and never answers: Init returns after
+// its bound, joins do not wait, and Close does not wait for the 20 queued
+// subscriptions (only for the go-redis call under way, bounded by the
+// client's timeouts).
+func TestShardedRedisNotAnswering(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns sync.WaitGroup
+	stop := make(chan struct{})
+	defer func() { close(stop); ln.Close(); conns.Wait() }()
+	conns.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Go(func() { <-stop; c.Close() })
+		}
+	})
+	const timeout = 200 * time.Millisecond // go-redis's own, for each call
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout})
+	defer rdb.Close()
+	a := NewSharded(rdb, nil, nil)(&heldHost{}).(*ShardedAdapter)
+	start := time.Now()
+	_ = a.Init(context.Background())
+	if d := time.Since(start); d > initWait+500*time.Millisecond {
+		t.Errorf("Init took %v", d)
+	}
+	start = time.Now()
+	for i := range 20 {
+		a.AddAll(fmt.Sprint("s", i), fmt.Sprint("room", i))
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("joins took %v", d)
+	}
+	start = time.Now()
+	_ = a.Close()
+	if d := time.Since(start); d > 10*timeout {
+		t.Errorf("Close took %v", d)
 	}
 }
