@@ -162,14 +162,10 @@ func (a *Adapter) Init(ctx context.Context) error {
 
 // Close unsubscribes and ends the adapter's goroutine.
 func (a *Adapter) Close() error {
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
+	if !a.markClosed() {
 		return nil
 	}
-	a.closed = true
-	close(a.closedCh)
-	a.mu.Unlock()
+	a.expireAcks()
 	if a.ps == nil {
 		return nil
 	}
@@ -357,7 +353,7 @@ func (a *Adapter) BroadcastWithAck(pkt *sioparser.Packet, opts adapter.Broadcast
 	perr := a.publish(a.reqChannel, msg)
 	_ = a.Memory.BroadcastWithAck(pkt, opts, count, ack)
 	// Armed after the local count is in.
-	time.AfterFunc(ackTimeout(opts, a.opts.RequestsTimeout), expire)
+	a.armExpiry(id, ackTimeout(opts, a.opts.RequestsTimeout), expire)
 	return perr
 }
 

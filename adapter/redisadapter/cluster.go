@@ -113,18 +113,6 @@ func (c *clusterNode) work(fn func()) {
 	}
 }
 
-// markClosed sets the closed flag; it reports false when it was set.
-func (c *clusterNode) markClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return false
-	}
-	c.closed = true
-	close(c.closedCh)
-	return true
-}
-
 // Sockets returns the ids of the selected sockets across the cluster.
 func (c *clusterNode) Sockets(ctx context.Context, rooms []string) ([]string, error) {
 	details, err := c.FetchSockets(ctx, adapter.BroadcastOptions{Rooms: rooms})
@@ -204,7 +192,7 @@ func (c *clusterNode) BroadcastWithAck(pkt *sioparser.Packet, opts adapter.Broad
 	perr := c.net.publishRequest(clusterMessage{Type: ctBroadcast, Data: map[string]any{"packet": wp, "requestId": id, "opts": optsOf(opts)}})
 	_ = c.Memory.BroadcastWithAck(pkt, opts, count, ack)
 	// Armed after the local count is in.
-	time.AfterFunc(ackTimeout(opts, c.requestsTimeout), expire)
+	c.armExpiry(id, ackTimeout(opts, c.requestsTimeout), expire)
 	return perr
 }
 

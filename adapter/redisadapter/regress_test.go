@@ -184,3 +184,62 @@ func TestRequestsTimeout(t *testing.T) {
 		t.Fatalf("took %v", d)
 	}
 }
+
+// A broadcast with acks waits for a server that never answers (a bare
+// subscription to the channel the adapter counts servers on); closing the
+// adapter ends it at once with the clients counted here, rather than at
+// its timeout, an hour later.
+func TestCloseEndsBroadcastsWithAcks(t *testing.T) {
+	r := redistest.Start(t)
+	for _, c := range []struct {
+		name    string
+		factory func(redis.UniversalClient) adapter.Factory
+		silent  func(context.Context, *redis.Client) *redis.PubSub
+	}{
+		{"classic", func(c redis.UniversalClient) adapter.Factory { return New(c, nil, nil) },
+			func(ctx context.Context, c *redis.Client) *redis.PubSub {
+				return c.Subscribe(ctx, "socket.io-request#/#")
+			}},
+		{"sharded", func(c redis.UniversalClient) adapter.Factory { return NewSharded(c, nil, nil) },
+			func(ctx context.Context, c *redis.Client) *redis.PubSub { return c.SSubscribe(ctx, "socket.io#/#") }},
+		{"streams", func(c redis.UniversalClient) adapter.Factory { return NewStreams(c, nil, nil) },
+			func(ctx context.Context, c *redis.Client) *redis.PubSub { return c.Subscribe(ctx, "socket.io#/#") }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+			defer rdb.Close()
+			silent := c.silent(ctx, rdb)
+			defer silent.Close()
+			if _, err := silent.Receive(ctx); err != nil {
+				t.Fatal(err)
+			}
+			h := adaptertest.NewHost(t, "/", c.factory(rdb))
+			h.Add("a")
+			if n, err := h.Adapter().ServerCount(ctx); err != nil || n != 2 {
+				t.Fatalf("servers %d %v", n, err)
+			}
+			counted := make(chan int, 1)
+			p, _ := sioparser.NewEvent("/", "q")
+			err := h.Adapter().BroadcastWithAck(p, adapter.BroadcastOptions{Flags: adapter.BroadcastFlags{Timeout: time.Hour}},
+				func(n int) { counted <- n }, func(sioparser.Args) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case n := <-counted:
+				t.Fatalf("counted %d before Close", n)
+			case <-time.After(100 * time.Millisecond):
+			}
+			_ = h.Adapter().Close()
+			select {
+			case n := <-counted:
+				if n != 1 {
+					t.Fatalf("counted %d clients, want the local one", n)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("the broadcast with acks outlived Close")
+			}
+		})
+	}
+}

@@ -41,6 +41,51 @@ type pending struct {
 type ackRequest struct {
 	clientCount func(int)
 	ack         func(sioparser.Args)
+	timer       *time.Timer // runs expire
+	expire      func()
+}
+
+// markClosed sets the closed flag and closes closedCh; it reports false
+// when that was done before.
+func (t *requestTable) markClosed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.closed = true
+	close(t.closedCh)
+	return true
+}
+
+// armExpiry runs expire, which ends the broadcast with acks id, after d,
+// or at Close (at once when the table is closed already).
+func (t *requestTable) armExpiry(id string, d time.Duration, expire func()) {
+	t.mu.Lock()
+	ar := t.ackRequests[id]
+	if ar != nil && !t.closed {
+		ar.timer, ar.expire = time.AfterFunc(d, expire), expire
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	expire()
+}
+
+// expireAcks ends every broadcast with acks still waiting, for Close: each
+// reports the clients counted so far, and no timer outlives the adapter.
+func (t *requestTable) expireAcks() {
+	t.mu.Lock()
+	var expires []func()
+	for _, ar := range t.ackRequests {
+		if ar.timer != nil && ar.timer.Stop() {
+			expires = append(expires, ar.expire)
+		}
+	}
+	t.mu.Unlock()
+	for _, expire := range expires {
+		expire()
+	}
 }
 
 // await registers a request of type typ expecting want responses under a

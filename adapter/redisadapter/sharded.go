@@ -178,7 +178,11 @@ func (a *ShardedAdapter) Init(ctx context.Context) error {
 // Close unsubscribes and ends the adapter's goroutines. What is still
 // queued for Redis is dropped.
 func (a *ShardedAdapter) Close() error {
-	if !a.markClosed() || a.cancel == nil {
+	if !a.markClosed() {
+		return nil
+	}
+	a.expireAcks()
+	if a.cancel == nil {
 		return nil
 	}
 	a.cancel()

@@ -244,7 +244,11 @@ func (a *StreamsAdapter) onEntry(m redis.XMessage) {
 
 // Close leaves the stream reader and unsubscribes.
 func (a *StreamsAdapter) Close() error {
-	if !a.markClosed() || a.ps == nil {
+	if !a.markClosed() {
+		return nil
+	}
+	a.expireAcks()
+	if a.ps == nil {
 		return nil
 	}
 	a.reader.remove(a)
