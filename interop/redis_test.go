@@ -356,19 +356,38 @@ func TestRedisMixedClusterRestart(t *testing.T) {
 // fetchSockets and serverSideEmit with acks work both ways, and a client
 // that drops from the Node server and comes back through the Go server (a
 // balancer switched) is recovered there with its id and every missed event.
+//
+// It runs twice: with Node's defaults (one stream, pub/sub), and with
+// streamCount 3 and useShardedPubSub on both kinds of server.
 func TestRedisStreamsMixedCluster(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) { testRedisStreamsMixedCluster(t, redisadapter.StreamsOptions{}) })
+	t.Run("three streams, sharded pub/sub", func(t *testing.T) {
+		testRedisStreamsMixedCluster(t, redisadapter.StreamsOptions{StreamCount: 3, UseShardedPubSub: true})
+	})
+}
+
+func testRedisStreamsMixedCluster(t *testing.T, o redisadapter.StreamsOptions) {
 	nodeBinary(t)
 	r := redistest.Start(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	p := startNode(t, ctx, "sio-redis-server.mjs", "redis="+r.URL(), "adapter=streams")
+	args := []string{"redis=" + r.URL(), "adapter=streams"}
+	if o.StreamCount > 1 {
+		args = append(args, fmt.Sprint("streamCount=", o.StreamCount))
+	}
+	if o.UseShardedPubSub {
+		args = append(args, "useShardedPubSub=true")
+	}
+	p := startNode(t, ctx, "sio-redis-server.mjs", args...)
 	nodePort := p.port(t, ctx)
 	nodeURL := fmt.Sprintf("http://127.0.0.1:%d", nodePort)
 
 	const window = time.Minute
-	g, gURL := startGoClusterServer(t, r.Addr, "go", func(rdb *redis.Client, o *socketio.Options) {
-		o.ConnectionStateRecovery = &socketio.RecoveryOptions{MaxDisconnectionDuration: window}
-		o.Adapter = redisadapter.NewStreams(rdb, &redisadapter.StreamsOptions{BlockTime: 200 * time.Millisecond, MaxDisconnectionDuration: window}, nil)
+	g, gURL := startGoClusterServer(t, r.Addr, "go", func(rdb *redis.Client, opts *socketio.Options) {
+		opts.ConnectionStateRecovery = &socketio.RecoveryOptions{MaxDisconnectionDuration: window}
+		so := o
+		so.BlockTime, so.MaxDisconnectionDuration = 200*time.Millisecond, window
+		opts.Adapter = redisadapter.NewStreams(rdb, &so, nil)
 	})
 	n := newClusterClient(t, ctx, nodeURL)
 	c := newClusterClient(t, ctx, gURL)

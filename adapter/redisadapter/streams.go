@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/wsio/wsio/adapter"
@@ -23,6 +24,15 @@ import (
 type StreamsOptions struct {
 	// StreamName is the stream's key. Default: "socket.io".
 	StreamName string
+	// StreamCount spreads the namespaces over that many streams,
+	// "<StreamName>-<i>", as Node's streamCount option does (a namespace's
+	// stream is chosen by a hash of its name), so that on a Redis Cluster
+	// they may live on different nodes. Default: 1, the stream StreamName.
+	StreamCount int
+	// UseShardedPubSub sends requests and responses with the sharded
+	// pub/sub of Redis 7 (SPUBLISH, SSUBSCRIBE), as Node's useShardedPubSub
+	// option does. Every server of the cluster must agree.
+	UseShardedPubSub bool
 	// MaxLen caps the stream (XADD MAXLEN ~). Default: 10000.
 	MaxLen int64
 	// ReadCount is how many entries one XREAD returns at most. Default:
@@ -54,7 +64,8 @@ type StreamsOptions struct {
 // answers through pub/sub, and sessions of disconnected sockets are kept
 // in Redis, so that a client may recover through another server. It speaks
 // the wire format of @socket.io/redis-streams-adapter 0.3.1. One goroutine
-// reads the stream for every namespace of the factory.
+// per stream (see StreamCount) reads it for every namespace of the
+// factory on that stream.
 func NewStreams(client redis.UniversalClient, opts *StreamsOptions, stats *Stats) adapter.Factory {
 	var o StreamsOptions
 	if opts != nil {
@@ -62,6 +73,9 @@ func NewStreams(client redis.UniversalClient, opts *StreamsOptions, stats *Stats
 	}
 	if o.StreamName == "" {
 		o.StreamName = "socket.io"
+	}
+	if o.StreamCount <= 0 {
+		o.StreamCount = 1
 	}
 	if o.MaxLen <= 0 {
 		o.MaxLen = 10000
@@ -79,7 +93,7 @@ func NewStreams(client redis.UniversalClient, opts *StreamsOptions, stats *Stats
 		o.ChannelPrefix = "socket.io"
 	}
 	stats = withDefaults(&o.RequestsTimeout, &o.Logger, stats)
-	r := &streamReader{rdb: client, opts: o, adapters: map[string]*StreamsAdapter{}}
+	r := &streamReader{rdb: client, opts: o, adapters: map[string]*StreamsAdapter{}, loops: map[string]*streamLoop{}}
 	return func(host adapter.Host) adapter.Adapter {
 		nsp := host.Name()
 		mem := adapter.NewMemory(adapter.MemoryOptions{})(host).(*adapter.Memory)
@@ -88,45 +102,79 @@ func NewStreams(client redis.UniversalClient, opts *StreamsOptions, stats *Stats
 			rdb:         client,
 			opts:        o,
 			reader:      r,
+			stream:      streamOf(nsp, o),
 			public:      o.ChannelPrefix + "#" + nsp + "#",
 		}
 		a.net, a.recovery = a, o.MaxDisconnectionDuration > 0
 		a.private = a.public + a.uid + "#"
+		if o.UseShardedPubSub {
+			a.subs = &shardSubs{rdb: client, logger: o.Logger, onMessage: func(_ string, payload []byte) { a.onPubSub(payload) }}
+		}
 		return a
 	}
 }
 
-// streamReader reads the stream for the adapters of one factory.
+// streamOf is the stream of namespace nsp (Node: computeStreamName).
+func streamOf(nsp string, o StreamsOptions) string {
+	if o.StreamCount <= 1 {
+		return o.StreamName
+	}
+	return o.StreamName + "-" + strconv.Itoa(int(jsHashCode(nsp)%int32(o.StreamCount)))
+}
+
+// jsHashCode is the hash of Node's adapter: h = h*31 + c over the UTF-16
+// code units of s, in 32-bit arithmetic. It may be negative, and so may
+// the stream number taken from it, as in JavaScript.
+func jsHashCode(s string) int32 {
+	var h int32
+	for _, u := range utf16.Encode([]rune(s)) {
+		h = h*31 + int32(u)
+	}
+	return h
+}
+
+// streamReader reads the streams of the adapters of one factory: one
+// goroutine per stream in use, each handing entries to the adapter of
+// their namespace.
 type streamReader struct {
 	rdb  redis.UniversalClient
 	opts StreamsOptions
 
 	mu       sync.Mutex
-	adapters map[string]*StreamsAdapter
-	cancel   context.CancelFunc
-	done     chan struct{}
+	adapters map[string]*StreamsAdapter // by namespace
+	loops    map[string]*streamLoop     // by stream
+}
+
+// streamLoop is the reading of one stream.
+type streamLoop struct {
+	users  int // adapters on the stream
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 func (r *streamReader) add(a *StreamsAdapter) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.adapters[a.host.Name()] = a
-	if r.cancel == nil {
-		// Read from the stream's last entry now, rather than from "$" when
-		// the first XREAD runs: what is added after Init is not missed.
-		last := "$"
-		ctx, cancel := context.WithTimeout(context.Background(), r.opts.RequestsTimeout)
-		if es, err := r.rdb.XRevRangeN(ctx, r.opts.StreamName, "+", "-", 1).Result(); err == nil {
-			last = "0-0"
-			if len(es) > 0 {
-				last = es[0].ID
-			}
-		}
-		cancel()
-		ctx, cancel = context.WithCancel(context.Background())
-		r.cancel, r.done = cancel, make(chan struct{})
-		go r.run(ctx, last, r.done)
+	if l := r.loops[a.stream]; l != nil {
+		l.users++
+		return
 	}
+	// Read from the stream's last entry now, rather than from "$" when the
+	// first XREAD runs: what is added after Init is not missed.
+	last := "$"
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.RequestsTimeout)
+	if es, err := r.rdb.XRevRangeN(ctx, a.stream, "+", "-", 1).Result(); err == nil {
+		last = "0-0"
+		if len(es) > 0 {
+			last = es[0].ID
+		}
+	}
+	cancel()
+	ctx, cancel = context.WithCancel(context.Background())
+	l := &streamLoop{users: 1, cancel: cancel, done: make(chan struct{})}
+	r.loops[a.stream] = l
+	go r.run(ctx, a.stream, last, l.done)
 }
 
 func (r *streamReader) remove(a *StreamsAdapter) {
@@ -134,26 +182,29 @@ func (r *streamReader) remove(a *StreamsAdapter) {
 	if r.adapters[a.host.Name()] == a {
 		delete(r.adapters, a.host.Name())
 	}
-	var cancel context.CancelFunc
-	var done chan struct{}
-	if len(r.adapters) == 0 && r.cancel != nil {
-		cancel, done = r.cancel, r.done
-		r.cancel, r.done = nil, nil
+	l := r.loops[a.stream]
+	if l != nil {
+		l.users--
+		if l.users > 0 {
+			l = nil
+		} else {
+			delete(r.loops, a.stream)
+		}
 	}
 	r.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
+	if l != nil {
+		l.cancel()
+		<-l.done
 	}
 }
 
-func (r *streamReader) run(ctx context.Context, last string, done chan struct{}) {
+func (r *streamReader) run(ctx context.Context, stream, last string, done chan struct{}) {
 	defer close(done)
 	for ctx.Err() == nil {
-		res, err := r.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{r.opts.StreamName, last}, Count: r.opts.ReadCount, Block: r.opts.BlockTime}).Result()
+		res, err := r.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{stream, last}, Count: r.opts.ReadCount, Block: r.opts.BlockTime}).Result()
 		if err != nil {
 			if !errors.Is(err, redis.Nil) && ctx.Err() == nil {
-				r.opts.Logger.Warn("redisadapter: reading the stream", "err", err)
+				r.opts.Logger.Warn("redisadapter: reading the stream", "stream", stream, "err", err)
 				select {
 				case <-ctx.Done():
 				case <-time.After(100 * time.Millisecond):
@@ -168,7 +219,7 @@ func (r *streamReader) run(ctx context.Context, last string, done chan struct{})
 				r.mu.Lock()
 				a := r.adapters[nsp]
 				r.mu.Unlock()
-				if a != nil {
+				if a != nil && a.stream == stream {
 					a.onEntry(m)
 				}
 			}
@@ -183,9 +234,11 @@ type StreamsAdapter struct {
 	rdb    redis.UniversalClient
 	opts   StreamsOptions
 	reader *streamReader
+	stream string // the namespace's stream
 
 	public, private string
-	ps              *redis.PubSub
+	ps              *redis.PubSub // with pub/sub
+	subs            *shardSubs    // with sharded pub/sub
 	cancel          context.CancelFunc
 	done            chan struct{}
 	entries         chan redis.XMessage // stream entries, handled in stream order
@@ -194,10 +247,27 @@ type StreamsAdapter struct {
 
 // Init subscribes to the namespace's channels and joins the stream reader.
 func (a *StreamsAdapter) Init(ctx context.Context) error {
+	a.entries, a.entriesDone = make(chan redis.XMessage, 4096), make(chan struct{})
+	a.startWorker()
+	go a.entryLoop()
+	if a.subs != nil {
+		select {
+		case <-a.subs.start(a.public, a.private):
+		case <-ctx.Done():
+		case <-time.After(initWait):
+		}
+	} else {
+		a.subscribe(ctx)
+	}
+	a.reader.add(a)
+	return nil
+}
+
+// subscribe subscribes to the public and private channels with pub/sub.
+func (a *StreamsAdapter) subscribe(ctx context.Context) {
 	ps := a.rdb.Subscribe(ctx, a.public, a.private)
 	rctx, cancel := context.WithCancel(context.Background())
 	a.ps, a.cancel, a.done = ps, cancel, make(chan struct{})
-	a.entries, a.entriesDone = make(chan redis.XMessage, 4096), make(chan struct{})
 	ch := ps.Channel(redis.WithChannelSize(1024))
 	go func() {
 		defer close(a.done)
@@ -213,10 +283,6 @@ func (a *StreamsAdapter) Init(ctx context.Context) error {
 			}
 		}
 	}()
-	a.startWorker()
-	go a.entryLoop()
-	a.reader.add(a)
-	return nil
 }
 
 // entryLoop handles the namespace's stream entries one by one, in stream
@@ -248,13 +314,18 @@ func (a *StreamsAdapter) Close() error {
 		return nil
 	}
 	a.expireAcks()
-	if a.ps == nil {
-		return nil
+	if a.entries == nil {
+		return nil // not started
 	}
 	a.reader.remove(a)
-	a.cancel()
-	err := a.ps.Close()
-	<-a.done
+	var err error
+	if a.subs != nil {
+		err = a.subs.close()
+	} else {
+		a.cancel()
+		err = a.ps.Close()
+		<-a.done
+	}
 	<-a.workDone
 	<-a.entriesDone
 	return err
@@ -270,15 +341,22 @@ func (a *StreamsAdapter) failed(err error) {
 }
 
 // ServerCount returns the servers subscribed to the namespace's public
-// channel.
+// channel (added up over the nodes of a Redis Cluster).
 func (a *StreamsAdapter) ServerCount(ctx context.Context) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.opts.RequestsTimeout)
-	defer cancel()
-	res, err := a.rdb.PubSubNumSub(ctx, a.public).Result()
-	if err != nil {
-		return 1, fmt.Errorf("redisadapter: server count: %w", err)
+	numsub := redis.Cmdable.PubSubNumSub
+	if a.opts.UseShardedPubSub {
+		numsub = redis.Cmdable.PubSubShardNumSub
 	}
-	return int(res[a.public]), nil
+	return countSubscribers(ctx, a.rdb, a.opts.RequestsTimeout, a.public, numsub)
+}
+
+// publish sends a request or a response on channel, with pub/sub or
+// sharded pub/sub.
+func (a *StreamsAdapter) publish(ctx context.Context, channel string, msg []byte) error {
+	if a.opts.UseShardedPubSub {
+		return a.rdb.SPublish(ctx, channel, msg).Err()
+	}
+	return a.rdb.Publish(ctx, channel, msg).Err()
 }
 
 // xadd appends m to the stream and returns the entry id.
@@ -293,7 +371,7 @@ func (a *StreamsAdapter) xadd(m clusterMessage) (string, error) {
 	}
 	ctx, cancel := a.ctx()
 	defer cancel()
-	id, err := a.rdb.XAdd(ctx, &redis.XAddArgs{Stream: a.opts.StreamName, MaxLen: a.opts.MaxLen, Approx: true, Values: values}).Result()
+	id, err := a.rdb.XAdd(ctx, &redis.XAddArgs{Stream: a.stream, MaxLen: a.opts.MaxLen, Approx: true, Values: values}).Result()
 	if err != nil {
 		a.failed(err)
 		return "", fmt.Errorf("redisadapter: xadd: %w", err)
@@ -362,7 +440,7 @@ func (a *StreamsAdapter) publishRequest(m clusterMessage) error {
 	}
 	ctx, cancel := a.ctx()
 	defer cancel()
-	if err := a.rdb.Publish(ctx, a.public, b).Err(); err != nil {
+	if err := a.publish(ctx, a.public, b); err != nil {
 		a.failed(err)
 		return fmt.Errorf("redisadapter: publish: %w", err)
 	}
@@ -378,7 +456,7 @@ func (a *StreamsAdapter) respond(requester string, m clusterMessage) {
 	}
 	ctx, cancel := a.ctx()
 	defer cancel()
-	if err := a.rdb.Publish(ctx, a.public+requester+"#", b).Err(); err != nil {
+	if err := a.publish(ctx, a.public+requester+"#", b); err != nil {
 		a.failed(err)
 	}
 }
@@ -544,7 +622,7 @@ func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string)
 		return nil, err
 	}
 	raw := get.Val()
-	at, err := a.rdb.XRange(ctx, a.opts.StreamName, offset, offset).Result()
+	at, err := a.rdb.XRange(ctx, a.stream, offset, offset).Result()
 	if err != nil || len(at) == 0 {
 		return nil, err
 	}
@@ -558,7 +636,7 @@ func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string)
 	}
 	out := &adapter.Session{SessionToPersist: adapter.SessionToPersist{SID: ss.SID, PID: ss.PID, Rooms: ss.Rooms, Data: normalizeValue(ss.Data)}}
 	for range restoreXRangeCalls {
-		entries, err := a.rdb.XRange(ctx, a.opts.StreamName, nextOffset(offset), "+").Result()
+		entries, err := a.rdb.XRange(ctx, a.stream, nextOffset(offset), "+").Result()
 		if err != nil {
 			return nil, err
 		}

@@ -4,7 +4,8 @@
 //   {event:"sse", data:<text>}   a server-side event from another server
 // Arguments (key=value): redis=redis://127.0.0.1:PORT; adapter=streams
 // uses @socket.io/redis-streams-adapter 0.3.1 instead, with connection
-// state recovery (maxDisconnectionDuration 60 s); adapter=sharded uses
+// state recovery (maxDisconnectionDuration 60 s), and with it
+// streamCount=N and useShardedPubSub=true set those options; adapter=sharded uses
 // createShardedAdapter of @socket.io/redis-adapter (sharded pub/sub,
 // subscriptionMode "dynamic").
 //
@@ -30,11 +31,14 @@ import { exitAfter, report } from './peer.mjs';
 
 let redisURL = '';
 let kind = 'classic';
+const streamsOptions = {};
 for (const arg of process.argv.slice(2)) {
   const i = arg.indexOf('=');
   const key = arg.slice(0, i);
   if (key === 'redis') redisURL = arg.slice(i + 1);
   else if (key === 'adapter') kind = arg.slice(i + 1);
+  else if (key === 'streamCount') streamsOptions.streamCount = Number(arg.slice(i + 1));
+  else if (key === 'useShardedPubSub') streamsOptions.useShardedPubSub = arg.slice(i + 1) === 'true';
   else throw new Error(`unknown argument ${arg}`);
 }
 exitAfter(90_000);
@@ -51,7 +55,7 @@ let io;
 if (kind === 'streams') {
   const { createAdapter: createStreamsAdapter } = await import('@socket.io/redis-streams-adapter');
   io = new Server(httpServer, {
-    adapter: createStreamsAdapter(pub),
+    adapter: createStreamsAdapter(pub, streamsOptions),
     connectionStateRecovery: { maxDisconnectionDuration: 60_000 },
   });
 } else if (kind === 'sharded') {
