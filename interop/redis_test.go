@@ -392,12 +392,7 @@ func testRedisStreamsMixedCluster(t *testing.T, o redisadapter.StreamsOptions) {
 	n := newClusterClient(t, ctx, nodeURL)
 	c := newClusterClient(t, ctx, gURL)
 	time.Sleep(200 * time.Millisecond) // the Node adapter reads from "$"
-	_ = g.Emit("news", "from go")
-	n.expect(t, ctx, "node", "news:from go")
-	c.expect(t, ctx, "go", "news:from go")
-	_ = n.s.Emit("emit-all", "news", "from node")
-	n.expect(t, ctx, "node", "news:from node")
-	c.expect(t, ctx, "go", "news:from node")
+	checkBroadcastsBothWays(t, ctx, g, n, c)
 
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -498,12 +493,7 @@ func TestRedisShardedMixedCluster(t *testing.T) {
 	if a, err := n.s.EmitWithAck(ctx, "server-count"); err != nil || string(a.Raw(0)) != "2" {
 		t.Fatalf("Node's serverCount: %v %v", a, err)
 	}
-	_ = g.Emit("news", "from go")
-	n.expect(t, ctx, "node", "news:from go")
-	c.expect(t, ctx, "go", "news:from go")
-	_ = n.s.Emit("emit-all", "news", "from node")
-	n.expect(t, ctx, "node", "news:from node")
-	c.expect(t, ctx, "go", "news:from node")
+	checkBroadcastsBothWays(t, ctx, g, n, c)
 
 	// Binary: msgpack on the wire, both ways.
 	_ = g.Emit("bin", map[string]any{"bytes": []byte{1, 2, 3}})
@@ -552,6 +542,18 @@ func TestRedisShardedMixedCluster(t *testing.T) {
 		t.Fatalf("Go's fetchSockets of red: %v %v", remote, err)
 	}
 	checkRequestsBothWays(t, ctx, g, n, c)
+}
+
+// checkBroadcastsBothWays checks that a broadcast from the Go server g
+// and one from the Node server (n's) reach both clients.
+func checkBroadcastsBothWays(t *testing.T, ctx context.Context, g *socketio.Server, n, c *clusterClient) {
+	t.Helper()
+	_ = g.Emit("news", "from go")
+	n.expect(t, ctx, "node", "news:from go")
+	c.expect(t, ctx, "go", "news:from go")
+	_ = n.s.Emit("emit-all", "news", "from node")
+	n.expect(t, ctx, "node", "news:from node")
+	c.expect(t, ctx, "go", "news:from node")
 }
 
 // checkRequestsBothWays checks, from the Node server (n's) and from the Go

@@ -334,18 +334,9 @@ func (a *ShardedAdapter) onRaw(channel string, payload []byte) {
 func decodeClusterMessage(b []byte) (clusterMessage, error) {
 	var m clusterMessage
 	if len(b) > 0 && b[0] == '{' {
-		var raw struct {
-			UID  string         `json:"uid"`
-			Nsp  string         `json:"nsp"`
-			Type int            `json:"type"`
-			Data map[string]any `json:"data"`
-		}
-		err := json.Unmarshal(b, &raw)
-		m = clusterMessage{UID: raw.UID, Nsp: raw.Nsp, Type: raw.Type, Data: raw.Data}
-		return m, err
+		return m, json.Unmarshal(b, &m)
 	}
-	err := decodeMsgpack(b, &m)
-	return m, err
+	return m, decodeMsgpack(b, &m)
 }
 
 // shardSubs holds a sharded adapter's subscriptions: one connection for a

@@ -183,16 +183,15 @@ func (r *streamReader) remove(a *StreamsAdapter) {
 		delete(r.adapters, a.host.Name())
 	}
 	l := r.loops[a.stream]
+	last := l != nil && l.users == 1 // a was the stream's last reader
 	if l != nil {
 		l.users--
-		if l.users > 0 {
-			l = nil
-		} else {
-			delete(r.loops, a.stream)
-		}
+	}
+	if last {
+		delete(r.loops, a.stream)
 	}
 	r.mu.Unlock()
-	if l != nil {
+	if last {
 		l.cancel()
 		<-l.done
 	}
